@@ -1,0 +1,88 @@
+"""Closed-form results from the theory the simulator borrows.
+
+These are the numbers the stylized engine must reproduce (see ``shared/REFERENCES.md``
+and the README's validation table). Each function is the formula, nothing more.
+
+Main entry points: :func:`bhw_cascade_probabilities`, :func:`condorcet_majority`,
+:func:`degroot_influence`, :func:`voter_absorption`.
+"""
+
+from __future__ import annotations
+
+from math import comb
+
+import networkx as nx
+import numpy as np
+
+
+def bhw_cascade_probabilities(p: float, n: int, tie_rule: str) -> dict[str, float]:
+    """Probability of a correct, wrong or no cascade after ``n`` agents (BHW 1992).
+
+    Binary state, equal prior, signals of accuracy ``p > 1/2``, every agent sees all
+    earlier actions. Odd ``n`` gives the same as ``n - 1``.
+
+    Args:
+        p: Signal accuracy.
+        n: Number of agents.
+        tie_rule: ``"coin"`` (an indifferent agent randomizes) or ``"own_signal"``
+            (it follows its signal).
+
+    Returns:
+        ``{"correct": ..., "wrong": ..., "none": ...}`` conditional on the truth.
+    """
+    half = n // 2
+    if tie_rule == "coin":
+        none = (p - p * p) ** half
+        denominator = 2 * (1 - p + p * p)
+        correct = p * (p + 1) * (1 - none) / denominator
+        wrong = (p - 2) * (p - 1) * (1 - none) / denominator
+    elif tie_rule == "own_signal":
+        # The difference of revealed signals is a random walk absorbed at +-2.
+        none = (2 * p * (1 - p)) ** half
+        correct = p * p * (1 - none) / (p * p + (1 - p) ** 2)
+        wrong = 1 - correct - none
+    else:
+        raise ValueError(f"unknown tie rule {tie_rule!r}")
+    return {"correct": correct, "wrong": wrong, "none": none}
+
+
+def condorcet_majority(p: float, n: int) -> float:
+    """Probability that a strict majority of ``n`` independent voters, each right with
+    probability ``p``, is right: ``sum_{k > n/2} C(n, k) p^k (1 - p)^(n - k)``."""
+    return sum(comb(n, k) * p**k * (1 - p) ** (n - k) for k in range(n // 2 + 1, n + 1))
+
+
+def degroot_matrix(graph: nx.DiGraph, self_weight: float) -> np.ndarray:
+    """The row-stochastic DeGroot matrix ``T`` of agents averaging their in-neighbours.
+
+    ``T[i, i] = self_weight`` and the rest of row ``i`` is spread over the agents ``i``
+    observes (arcs ``j -> i``) in proportion to the arc weights (1 when absent). An agent
+    who observes nobody keeps its belief.
+    """
+    n = graph.number_of_nodes()
+    matrix = np.zeros((n, n))
+    for i in range(n):
+        sources = list(graph.predecessors(i))
+        if not sources:
+            matrix[i, i] = 1.0
+            continue
+        weights = np.array([graph.edges[j, i].get("weight", 1.0) for j in sources])
+        matrix[i, i] = self_weight
+        matrix[i, sources] += (1 - self_weight) * weights / weights.sum()
+    return matrix
+
+
+def degroot_influence(matrix: np.ndarray) -> np.ndarray:
+    """Left unit eigenvector ``s`` of a row-stochastic matrix (``s T = s``, ``sum s = 1``).
+
+    For a strongly connected, aperiodic ``T``, ``T^t x -> (s . x) 1`` (Golub & Jackson).
+    """
+    values, vectors = np.linalg.eig(matrix.T)
+    s = np.real(vectors[:, np.argmin(np.abs(values - 1.0))])
+    return s / s.sum()
+
+
+def voter_absorption(initial: np.ndarray, degrees: np.ndarray) -> float:
+    """Probability that the voter model ends on the option held by the agents in
+    ``initial`` (a 0/1 array): their degree-weighted share (plain share if regular)."""
+    return float(np.dot(initial, degrees) / degrees.sum())

@@ -1,0 +1,215 @@
+"""Reproduce the theory the engine is validated against, from the shipped scenarios.
+
+Each case runs a scenario of ``scenarios/`` (with a few overrides) over many seeds and
+sets the simulated frequency next to the closed form of :mod:`analysis.theory`:
+
+* information cascades (Bikhchandani, Hirshleifer & Welch 1992), both tie rules;
+* the Condorcet jury theorem;
+* DeGroot consensus equal to the influence-weighted average of initial beliefs;
+* voter-model absorption equal to the (degree-weighted) initial share.
+
+``sim validate`` prints the table; the test suite asserts every row; the README shows it.
+
+Main entry points: :func:`validation_table`, :class:`ValidationRow`, :func:`cases`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import sim
+from analysis.theory import (
+    bhw_cascade_probabilities,
+    condorcet_majority,
+    degroot_influence,
+    degroot_matrix,
+    voter_absorption,
+)
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+@dataclass(frozen=True)
+class ValidationRow:
+    """One quantity: its theoretical value next to the simulated one.
+
+    ``std_error`` is the Monte Carlo standard error of ``simulated`` (0 for a
+    deterministic comparison) and ``z`` the deviation in standard errors (for a
+    deterministic comparison, the absolute deviation).
+    """
+
+    result: str
+    case: str
+    quantity: str
+    theory: float
+    simulated: float
+    std_error: float
+
+    @property
+    def z(self) -> float:
+        """Deviation from theory in standard errors (absolute deviation if exact)."""
+        deviation = abs(self.simulated - self.theory)
+        return deviation / self.std_error if self.std_error > 0 else deviation
+
+
+def _frequency(hits: list[bool]) -> tuple[float, float]:
+    """Frequency and its standard error, from the theoretical-free binomial estimate."""
+    n = len(hits)
+    f = sum(hits) / n
+    # Floor the variance so a frequency of exactly 0 or 1 still has a finite z.
+    return f, max(np.sqrt(f * (1 - f) / n), 0.5 / n)
+
+
+@dataclass(frozen=True)
+class Case:
+    """A validation case: a scenario, overrides, and how to compare runs with theory."""
+
+    result: str
+    case: str
+    scenario: str
+    overrides: dict[str, Any]
+    compare: Callable[[sim.Scenario, int, int], list[ValidationRow]]
+
+    def load(self) -> sim.Scenario:
+        """The case's scenario with its overrides."""
+        return sim.load(SCENARIOS / self.scenario, self.overrides)
+
+
+def _bhw(result: str, case: str, p: float, n: int, tie: str) -> Case:
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        outcomes = [scenario.run(seed=seed + i).summary["cascade"] for i in range(runs)]
+        theory = bhw_cascade_probabilities(p, n, tie)
+        rows = []
+        for outcome in ("correct", "wrong", "none"):
+            f, se = _frequency([o == outcome for o in outcomes])
+            rows.append(
+                ValidationRow(result, case, f"P({outcome} cascade)", theory[outcome], f, se)
+            )
+        return rows
+
+    overrides = {
+        "world.signal_accuracy": p,
+        "population.size": n,
+        "population.groups.0.tie_rule": tie,
+    }
+    return Case(result, case, "cascade.toml", overrides, compare)
+
+
+def _condorcet(p: float, n: int) -> Case:
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        hits = [scenario.run(seed=seed + i).summary["majority_correct"] for i in range(runs)]
+        f, se = _frequency(hits)
+        return [
+            ValidationRow(
+                "Condorcet jury", f"n={n}, p={p}", "P(majority correct)",
+                condorcet_majority(p, n), f, se,
+            )
+        ]  # fmt: skip
+
+    overrides = {"world.signal_accuracy": p, "population.size": n}
+    return Case("Condorcet jury", f"n={n}, p={p}", "condorcet.toml", overrides, compare)
+
+
+def _degroot() -> Case:
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        society = scenario.build(seed)
+        initial = np.array([agent.belief[0] for agent in society.members])
+        self_weight = society.members[0].self_weight
+        s = degroot_influence(degroot_matrix(society.graph, self_weight))
+        society.run()
+        final = np.array([agent.belief[0] for agent in society.members])
+        return [
+            ValidationRow(
+                "DeGroot consensus", "Barabási–Albert n=50", "consensus belief (max over agents)",
+                float(s @ initial), float(final[np.argmax(np.abs(final - s @ initial))]), 0.0,
+            )
+        ]  # fmt: skip
+
+    return Case("DeGroot consensus", "Barabási–Albert n=50", "degroot.toml", {}, compare)
+
+
+def _voter(topology: str, n: int) -> Case:
+    """Voter model; on the star the hub alone starts with the truth."""
+    star = topology == "star"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        hits, theory = [], []
+        for i in range(runs):
+            society = scenario.build(seed + i)
+            initial = (society.world.signals == society.world.truth).astype(float)
+            degrees = np.array([d for _, d in society.graph.in_degree()], dtype=float)
+            theory.append(voter_absorption(initial, degrees))
+            summary = society.run().summary
+            assert summary["consensus"], "voter run ended without consensus"
+            hits.append(summary["accuracy"] == 1.0)
+        f, se = _frequency(hits)
+        return [
+            ValidationRow(
+                "Voter model", case, "P(absorbed in truth)", float(np.mean(theory)), f, se
+            )
+        ]
+
+    overrides: dict[str, Any] = {"population.size": n, "network.topology": topology}
+    if star:
+        # Hub (block placement puts group 0 first) holds the truth, leaves the other option:
+        # plain share 1/n, degree-weighted share 1/2.
+        overrides |= {
+            "population.placement": "block",
+            "population.groups": [
+                {"agent": "voter", "share": 1 / n, "signal_accuracy": 1.0},
+                {"agent": "voter", "share": 1 - 1 / n, "signal_accuracy": 0.0},
+            ],
+        }
+        case = f"star n={n}, hub alone right"
+    else:
+        case = f"{topology} n={n}, p=0.6"
+    return Case("Voter model", case, "voter.toml", overrides, compare)
+
+
+def cases() -> list[Case]:
+    """Every validation case, in the order of the README's table."""
+    return [
+        _bhw("BHW cascade", "coin, p=0.6, n=6", 0.6, 6, "coin"),
+        _bhw("BHW cascade", "coin, p=0.7, n=10", 0.7, 10, "coin"),
+        _bhw("BHW cascade", "own signal, p=0.6, n=6", 0.6, 6, "own_signal"),
+        _bhw("BHW cascade", "own signal, p=0.7, n=10", 0.7, 10, "own_signal"),
+        _condorcet(0.6, 11),
+        _condorcet(0.55, 25),
+        _degroot(),
+        _voter("complete", 20),
+        _voter("star", 10),
+    ]
+
+
+def run_cases(selected: list[Case], runs: int, seed: int) -> Iterator[ValidationRow]:
+    """Run cases and yield their rows."""
+    for case in selected:
+        yield from case.compare(case.load(), runs, seed)
+
+
+def validation_table(runs: int = 2000, seed: int = 0, progress: Any = None) -> list[ValidationRow]:
+    """Run every case and return the table rows.
+
+    Args:
+        runs: Runs per stochastic case.
+        seed: Seed of the first run of each case (runs use ``seed, seed + 1, ...``).
+        progress: A ``rich`` console to show progress on, or ``None``.
+    """
+    rows: list[ValidationRow] = []
+    selected = cases()
+    if progress is None:
+        return list(run_cases(selected, runs, seed))
+    from rich.progress import Progress
+
+    with Progress(console=progress, transient=True) as bar:
+        task = bar.add_task("validating", total=len(selected))
+        for case in selected:
+            bar.update(task, description=f"{case.result}: {case.case}")
+            rows.extend(run_cases([case], runs, seed))
+            bar.advance(task)
+    return rows

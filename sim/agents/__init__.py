@@ -1,0 +1,52 @@
+"""Agent kinds: one module per rule, registered here by the name scenarios use.
+
+===========  ===============================================================
+``agent``    rule
+===========  ===============================================================
+bayesian     exact Bayesian inference from signal and actions (BHW)
+social       each announcement counts as a signal of weight ``weight``
+degroot      weighted averaging of neighbours' beliefs
+threshold    adopt an option once a fraction ``threshold`` announces it
+voter        copy a random neighbour
+stubborn     never change (own signal, or a fixed option)
+===========  ===============================================================
+
+To add a kind, write a module with a group config model (subclass of
+:class:`~sim.agents.base.GroupBase`) and an agent class (subclass of
+:class:`~sim.agents.base.SocietyAgent`), and add the class to :data:`AGENT_KINDS`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from sim.agents.base import Announcement, GroupBase, SocietyAgent
+from sim.agents.bayesian import BayesianAgent, BayesianGroup
+from sim.agents.degroot import DeGrootAgent, DeGrootGroup
+from sim.agents.social import SocialAgent, SocialGroup
+from sim.agents.stubborn import StubbornAgent, StubbornGroup
+from sim.agents.threshold import ThresholdAgent, ThresholdGroup
+from sim.agents.voter import VoterAgent, VoterGroup
+
+AGENT_KINDS: dict[str, type[SocietyAgent]] = {
+    cls.kind: cls
+    for cls in (
+        BayesianAgent,
+        SocialAgent,
+        DeGrootAgent,
+        ThresholdAgent,
+        VoterAgent,
+        StubbornAgent,
+    )
+}
+"""Agent classes by the ``agent`` name used in scenario files."""
+
+GroupConfig = Annotated[
+    BayesianGroup | SocialGroup | DeGrootGroup | ThresholdGroup | VoterGroup | StubbornGroup,
+    Field(discriminator="agent"),
+]
+"""One ``[[population.groups]]`` entry, tagged by its ``agent`` key."""
+
+__all__ = ["AGENT_KINDS", "Announcement", "GroupBase", "GroupConfig", "SocietyAgent"]

@@ -1,0 +1,286 @@
+"""Loading, overriding and running scenarios.
+
+A scenario is a TOML file (or a dict, or a :class:`~sim.config.ScenarioConfig` built in
+code) validated into a frozen config. Overrides replace single values by key path
+(``{"world.signal_accuracy": 0.6}``, or ``--set world.signal_accuracy=0.6`` on the
+command line) *before* validation, so an override is checked exactly like the file.
+
+Every problem is raised as :class:`~sim.errors.ScenarioError` with a message naming the
+file, the key path and what was expected.
+
+Main entry points: :func:`load`, :class:`Scenario`, :func:`parse_override`.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import tomli_w
+from pydantic import ValidationError
+
+from sim.config import ScenarioConfig
+from sim.errors import ScenarioError
+from sim.results import RunResult
+
+if TYPE_CHECKING:
+    from sim.society import Society
+
+# Names pydantic inserts into error locations for union members and tags; they are not
+# keys a user wrote, so they are removed from the key paths shown in messages.
+_TAGS = {
+    "bayesian", "social", "degroot", "threshold", "voter", "stubborn",
+    "sequential", "asynchronous", "rounds",
+    "constant", "uniform", "exponential", "lognormal", "normal", "beta",
+    "complete", "empty", "cycle", "star", "wheel", "lattice", "regular", "erdos_renyi",
+    "watts_strogatz", "barabasi_albert", "tree", "sbm", "file",
+    "float", "int", "str", "bool", "none", "list", "tuple",
+}  # fmt: skip
+
+
+def _is_tag(part: Any) -> bool:
+    if not isinstance(part, str):
+        return False
+    return part in _TAGS or "[" in part
+
+
+def format_validation_error(error: ValidationError, source: str) -> str:
+    """One line per problem: ``source: key.path: what was wrong (got VALUE)``.
+
+    Errors from the alternatives of a union (a number *or* a distribution table) are
+    merged into one line per key path.
+    """
+    by_path: dict[str, list[str]] = {}
+    inputs: dict[str, Any] = {}
+    for item in error.errors():
+        path = ".".join(str(p) for p in item["loc"] if not _is_tag(p)) or "(top level)"
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (check the spelling; see the README's scenario reference)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        by_path.setdefault(path, [])
+        if message not in by_path[path]:
+            by_path[path].append(message)
+        if item["type"] not in ("missing", "extra_forbidden") and not isinstance(
+            item.get("input"), dict
+        ):
+            inputs.setdefault(path, item.get("input"))
+    lines = []
+    for path, messages in by_path.items():
+        if any("valid number" in m for m in messages) and any("dictionary" in m for m in messages):
+            messages = [
+                "expected a number or a distribution table such as "
+                '{ dist = "uniform", low = 0.6, high = 0.8 }'
+            ]
+        got = f" (got {inputs[path]!r})" if path in inputs else ""
+        lines.append(f"{source}: {path}: {' or '.join(messages)}{got}")
+    return "\n".join(lines)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse ``key.path=value`` (from ``--set``) into a key path and a typed value.
+
+    The value is read as a TOML value (``0.6``, ``true``, ``"x"``, ``[0.5, 0.5]``,
+    ``{ dist = "uniform", low = 0, high = 1 }``); anything that is not valid TOML is
+    taken as a plain string, so ``network.topology=cycle`` needs no quotes.
+
+    Raises:
+        ScenarioError: No ``=``, or an empty key.
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ScenarioError(f"--set {text!r}: expected KEY.PATH=VALUE, e.g. world.options=3")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of the raw scenario ``data`` with each ``key.path`` set to its value.
+
+    Path parts that are integers index into lists (``population.groups.0.weight``).
+
+    Raises:
+        ScenarioError: A path runs through a value that is not a table or list, or an
+            index is out of range.
+    """
+    data = copy.deepcopy(data)
+    for path, value in overrides.items():
+        parts = path.split(".")
+        node: Any = data
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            where = ".".join(parts[: depth + 1])
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise ScenarioError(
+                        f"override {path}: {where} must be an index below {len(node)}"
+                    )
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise ScenarioError(
+                    f"override {path}: {'.'.join(parts[:depth])} is a value, not a table"
+                )
+    return data
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise ScenarioError(f"scenario file not found: {path}")
+    if path.is_dir():
+        raise ScenarioError(f"{path} is a folder; give a scenario .toml file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc}") from exc
+
+
+class Scenario:
+    """A validated scenario, ready to run.
+
+    Args:
+        config: The validated configuration.
+        base_dir: Folder that relative paths in the scenario resolve against.
+        source: Where it came from, for messages (a file path, or ``"<dict>"``).
+
+    Example:
+        >>> import sim
+        >>> scenario = sim.Scenario.from_dict(
+        ...     {"population": {"size": 10}, "world": {"signal_accuracy": 0.8}}
+        ... )
+        >>> result = scenario.run(seed=1)
+        >>> 0.0 <= result.summary["accuracy"] <= 1.0
+        True
+    """
+
+    def __init__(
+        self, config: ScenarioConfig, base_dir: Path | None = None, source: str = "<scenario>"
+    ) -> None:
+        self.config = config
+        self.base_dir = base_dir
+        self.source = source
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        base_dir: Path | None = None,
+        source: str = "<dict>",
+    ) -> Scenario:
+        """Validate a scenario given as nested dicts (the shape of the TOML file)."""
+        raw = apply_overrides(dict(data), overrides or {})
+        try:
+            config = ScenarioConfig.model_validate(raw)
+        except ValidationError as exc:
+            raise ScenarioError(format_validation_error(exc, source)) from None
+        scenario = cls(config, base_dir, source)
+        try:
+            scenario.check_network()
+        except ScenarioError as exc:
+            raise ScenarioError(f"{source}: {exc}") from None
+        return scenario
+
+    @property
+    def name(self) -> str:
+        """The scenario's name."""
+        return self.config.name
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """A new scenario with some values replaced by key path."""
+        return Scenario.from_dict(
+            self.to_dict(), overrides, base_dir=self.base_dir, source=self.source
+        )
+
+    def check_network(self) -> None:
+        """Build the network once, so impossible graph parameters and missing network files
+        are reported when the scenario is loaded rather than when it first runs.
+
+        Raises:
+            ScenarioError: The network cannot be built.
+        """
+        import numpy as np
+
+        from sim.network import build_graph, file_node_count
+
+        n = self.config.population.size
+        if n is None:
+            n = file_node_count(self.config.network, self.base_dir)  # type: ignore[arg-type]
+        build_graph(self.config.network, n, np.random.default_rng(0), self.base_dir)
+
+    def build(self, seed: int | None = None, *, record_events: bool = False) -> Society:
+        """Build the :class:`~sim.society.Society` for one run (not yet run)."""
+        from sim.society import Society
+
+        return Society(self.config, seed, base_dir=self.base_dir, record_events=record_events)
+
+    def run(self, seed: int | None = None, *, events: bool = False) -> RunResult:
+        """Run once.
+
+        Args:
+            seed: Root seed (default: the scenario's ``seed``).
+            events: Also record every message (``result.events``).
+
+        Returns:
+            The run's :class:`~sim.results.RunResult`.
+        """
+        return self.build(seed, record_events=events).run()
+
+    def to_dict(self, seed: int | None = None) -> dict[str, Any]:
+        """The fully resolved scenario as plain data (every default written out).
+
+        A network file path is made absolute so that the data can be used anywhere.
+        """
+        data = self.config.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if seed is not None:
+            data["seed"] = int(seed)
+        network = data["network"]
+        if network.get("topology") == "file":
+            network["path"] = str((self.base_dir or Path.cwd()).joinpath(network["path"]))
+        return data
+
+    def to_toml(self, seed: int | None = None) -> str:
+        """The fully resolved scenario as TOML text (loadable by :func:`load`)."""
+        header = f"# Resolved scenario {self.name!r}: every default written out.\n"
+        return header + tomli_w.dumps(self.to_dict(seed))
+
+    def __repr__(self) -> str:
+        return f"Scenario(name={self.name!r}, source={self.source!r})"
+
+
+def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Load and validate a scenario file.
+
+    Args:
+        path: A TOML scenario file.
+        overrides: Values to replace, by key path (``{"world.signal_accuracy": 0.6}``).
+
+    Returns:
+        The validated :class:`Scenario`.
+
+    Raises:
+        ScenarioError: The file is missing or invalid; the message names the file and
+            the key path.
+    """
+    path = Path(path)
+    data = _read_toml(path)
+    return Scenario.from_dict(data, overrides, base_dir=path.parent, source=str(path))

@@ -1,0 +1,322 @@
+"""A society: a Mesa model of agents on a network, run on a SimPy clock.
+
+:class:`Society` turns a :class:`~sim.config.ScenarioConfig` into objects once: the world
+(truth and private signals), the population (agents of each group with their parameters),
+the network (a ``networkx.DiGraph``; an arc u→v means v observes u), the channels, the
+protocol process and the recorder. :meth:`Society.run` drives the SimPy environment to
+the end and returns a :class:`~sim.results.RunResult`; :meth:`Society.step` advances one
+unit of simulated time (what Mesa's visualizer calls).
+
+Randomness: one root seed, split by :class:`~sim.streams.Streams` into independent
+streams for the world, the population's parameter draws, the network, the channels, the
+protocol and each agent.
+
+Main entry point: :class:`Society`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import mesa
+import numpy as np
+import simpy
+
+from sim.agents import AGENT_KINDS, Announcement, SocietyAgent
+from sim.agents.bayesian import BayesianGroup
+from sim.channels import Channels, Message, MessageLog
+from sim.config import ScenarioConfig
+from sim.distributions import sample
+from sim.metrics import SUMMARY_SCHEMA, accuracy, brier, entropy_bits, plurality
+from sim.network import build_graph
+from sim.protocols import PROTOCOLS, SequentialProtocol, wakes_on_message
+from sim.recorder import CascadeObserver, Recorder
+from sim.results import RunResult
+from sim.streams import Component, Streams
+from sim.world import World, draw_signals
+
+
+def group_sizes(shares: list[float], n: int) -> list[int]:
+    """Split ``n`` agents by ``shares`` with the largest-remainder method (exact total).
+
+    Ties in the remainders go to the earlier group, so the split is deterministic.
+    """
+    quotas = [share * n for share in shares]
+    sizes = [math.floor(q) for q in quotas]
+    order = sorted(range(len(shares)), key=lambda g: (-(quotas[g] - sizes[g]), g))
+    for g in order[: n - sum(sizes)]:
+        sizes[g] += 1
+    return sizes
+
+
+class Society(mesa.Model):
+    """A society of agents built from a scenario configuration.
+
+    Args:
+        config: The validated scenario.
+        seed: Root seed of this run (default: ``config.seed``).
+        base_dir: Folder that relative paths in the scenario are resolved against.
+        record_events: Keep every message's fate for ``events``.
+
+    Attributes:
+        env: The SimPy environment; ``env.now`` is the simulated time.
+        world: Truth, signals and signal accuracies.
+        graph: The observation network.
+        members: Agents by index (node of the graph).
+        channels: The message channels.
+        recorder: Running counts and the time series.
+    """
+
+    def __init__(
+        self,
+        config: ScenarioConfig,
+        seed: int | None = None,
+        *,
+        base_dir: Path | None = None,
+        record_events: bool = False,
+    ) -> None:
+        self.seed = config.seed if seed is None else int(seed)
+        streams = Streams(self.seed)
+        super().__init__(rng=streams.generator(Component.MODEL))
+        self.config = config
+        self.env = simpy.Environment()
+        self.events = 0
+        self.stop_reason: str | None = None
+        self.protocol_rng = streams.generator(Component.PROTOCOL)
+
+        n = config.population.size
+        if n is None:
+            from sim.network import file_node_count
+
+            n = file_node_count(config.network, base_dir)  # type: ignore[arg-type]
+        self.graph = build_graph(config.network, n, streams.generator(Component.NETWORK), base_dir)
+        self.out_neighbors = [
+            np.fromiter(self.graph.successors(v), dtype=np.int64) for v in range(n)
+        ]
+        self._weighted = any("weight" in d for _, _, d in self.graph.edges(data=True))
+
+        groups = config.population.groups
+        population_rng = streams.generator(Component.POPULATION)
+        sizes = group_sizes([g.share for g in groups], n)
+        group_of = np.repeat(np.arange(len(groups), dtype=np.int64), sizes)
+        if config.population.placement == "random":
+            group_of = population_rng.permutation(group_of)
+
+        world_rng = streams.generator(Component.WORLD)
+        options = config.world.options
+        truth = (
+            int(world_rng.integers(options))
+            if config.world.truth == "random"
+            else config.world.truth
+        )
+        accuracy_of = np.empty(n)
+        params_of: list[dict[str, float]] = [{} for _ in range(n)]
+        for g, group in enumerate(groups):
+            where = np.flatnonzero(group_of == g)
+            quantity = group.signal_accuracy
+            accuracy_of[where] = sample(
+                config.world.signal_accuracy if quantity is None else quantity,
+                population_rng,
+                len(where),
+            )
+            for name, value in group.sampled_parameters().items():
+                for j, v in zip(where, sample(value, population_rng, len(where)), strict=True):
+                    params_of[j][name] = float(v)
+        signals = draw_signals(truth, accuracy_of, options, world_rng)
+        self.world = World(options, truth, signals, accuracy_of)
+
+        self.members: list[SocietyAgent] = []
+        for i in range(n):
+            group = groups[int(group_of[i])]
+            prior = np.full(options, 1.0 / options) if group.prior is None else group.prior
+            agent_class = AGENT_KINDS[group.agent]
+            self.members.append(
+                agent_class(
+                    self,
+                    index=i,
+                    group=int(group_of[i]),
+                    signal=int(signals[i]),
+                    accuracy=float(accuracy_of[i]),
+                    log_prior=np.log(np.asarray(prior, dtype=float)),
+                    rng=streams.agent(i),
+                    params=params_of[i],
+                    group_config=group,
+                )
+            )
+
+        channel_configs = [
+            config.channels if g.channels is None else g.channels.apply_to(config.channels)
+            for g in groups
+        ]
+        self.message_log = MessageLog() if record_events else None
+        self.channels = Channels(
+            self.env,
+            [channel_configs[group_of[i]] for i in range(n)],
+            streams.generator(Component.CHANNELS),
+            self._deliver,
+            self.message_log,
+        )
+        self._wake_on_message = wakes_on_message(config.protocol)
+
+        observer = None
+        if isinstance(config.protocol, SequentialProtocol):
+            bayesian = [g for g in groups if isinstance(g, BayesianGroup)]
+            observer = CascadeObserver(
+                self.members[0].log_prior,
+                float(np.mean(accuracy_of)),
+                bayesian[0].tie_rule if bayesian else "coin",
+            )
+        self.recorder = Recorder(n, options, truth, config.record.interval, observer)
+        self._process = self.env.process(PROTOCOLS[config.protocol.kind](self, config.protocol))
+        self._wall = 0.0
+
+    # -- what protocols call -------------------------------------------------------------
+
+    def act(self, agent: SocietyAgent, announce: bool = True) -> None:
+        """Let ``agent`` apply its rule; record a changed choice; announce if it wants to.
+
+        Args:
+            agent: The agent.
+            announce: Whether the agent may broadcast now (``rounds`` separates updating
+                from announcing and passes ``False``).
+        """
+        old = agent.choice
+        wants = agent.decide()
+        assert agent.choice is not None, "an agent's rule must always leave a choice"
+        if agent.choice != old:
+            self.recorder.position(agent.index, old, agent.choice, self.env.now)
+        if announce and wants:
+            self.announce(agent)
+
+    def announce(self, agent: SocietyAgent) -> None:
+        """Broadcast ``agent``'s current choice (and belief, for belief-sharing kinds)."""
+        assert agent.choice is not None
+        now = self.env.now
+        self.recorder.announcement(agent.index, agent.choice, agent.signal, now)
+        belief = agent.belief if agent.shares_belief else None
+        payload = Announcement(agent.index, agent.choice, now, belief)
+        self.channels.broadcast(agent.index, self.out_neighbors[agent.index], payload)
+
+    def _deliver(self, message: Message) -> None:
+        receiver = self.members[message.receiver]
+        if receiver.receive(message.payload) and self._wake_on_message:
+            self.act(receiver)
+
+    def trust(self, sender: int, receiver: int) -> float:
+        """Weight of the arc sender→receiver (1 when the network has no weights)."""
+        if not self._weighted:
+            return 1.0
+        return float(self.graph.edges[sender, receiver].get("weight", 1.0))
+
+    # -- running -------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run has ended (``stop_reason`` says why)."""
+        return self.stop_reason is not None
+
+    def advance(self, until: float = math.inf) -> bool:
+        """Process events up to simulated time ``until`` or until a stopping rule fires.
+
+        Returns:
+            Whether the run has ended.
+        """
+        env, stop, recorder = self.env, self.config.stop, self.recorder
+        started = time.perf_counter()
+        while self.stop_reason is None:
+            upcoming = env.peek()
+            if upcoming == math.inf:
+                self.stop_reason = "completed"
+            elif stop.max_time is not None and upcoming > stop.max_time:
+                if stop.max_time > env.now:
+                    env.run(until=stop.max_time)
+                self.stop_reason = "max_time"
+            elif upcoming > until:
+                if until > env.now:
+                    env.run(until=until)
+                break
+            elif stop.max_events is not None and self.events >= stop.max_events:
+                self.stop_reason = "max_events"
+            else:
+                env.step()
+                self.events += 1
+                if stop.consensus and recorder.consensus:
+                    self.stop_reason = "consensus"
+        self._wall += time.perf_counter() - started
+        self.time = env.now
+        if self.stop_reason is not None:
+            recorder.finish(env.now)
+            self.channels.close_log()
+        return self.stop_reason is not None
+
+    def step(self) -> None:
+        """Advance one unit of simulated time (the unit of Mesa's visualizer)."""
+        if not self.finished:
+            self.advance(self.env.now + 1.0)
+
+    def run(self) -> RunResult:
+        """Run to the end and return the result."""
+        self.advance()
+        return self.result()
+
+    # -- results -------------------------------------------------------------------------
+
+    def choices(self) -> np.ndarray:
+        """Current choice of every agent (``-1`` for agents who have not chosen)."""
+        return np.array([-1 if a.choice is None else a.choice for a in self.members])
+
+    def summary(self) -> dict[str, Any]:
+        """The summary row (see :data:`~sim.metrics.SUMMARY_SCHEMA` and the README)."""
+        world, recorder, channels = self.world, self.recorder, self.channels
+        choices = self.choices()
+        winner = plurality(choices, world.options)
+        observer = recorder.observer
+        cascade: str | None = None
+        if observer is not None:
+            action = observer.action()
+            cascade = "none" if action is None else "correct" if action == world.truth else "wrong"
+        row: dict[str, Any] = {
+            "scenario": self.config.name,
+            "seed": self.seed,
+            "n_agents": len(self.members),
+            "options": world.options,
+            "truth": world.truth,
+            "accuracy": accuracy(choices, world.truth),
+            "majority_correct": winner == world.truth,
+            "consensus": recorder.consensus,
+            "consensus_time": recorder.consensus_since,
+            "cascade": cascade,
+            "cascade_onset": None if observer is None else observer.onset,
+            "herding_rate": (
+                recorder.herding / recorder.announcements if recorder.announcements else None
+            ),
+            "first_mover_lock_in": (
+                recorder.first_option is not None and winner == recorder.first_option
+            ),
+            "entropy_final": entropy_bits(np.bincount(choices[choices >= 0])),
+            "brier": brier(np.vstack([a.belief for a in self.members]), world.truth),
+            "messages_sent": channels.sent,
+            "messages_delivered": channels.delivered,
+            "messages_dropped": channels.dropped,
+            "events": self.events,
+            "sim_time": float(self.env.now),
+            "stop_reason": self.stop_reason,
+            "wall_seconds": self._wall,
+        }
+        assert list(row) == list(SUMMARY_SCHEMA)
+        return row
+
+    def result(self) -> RunResult:
+        """Summary, time series and (if recorded) message events of the run so far."""
+        events = None
+        if self.message_log is not None:
+            events = self.message_log.frame()
+        return RunResult(
+            summary=self.summary(),
+            timeseries=self.recorder.timeseries(),
+            events=events,
+            config=self.config,
+        )
