@@ -62,7 +62,7 @@ def _frequency(hits: list[bool]) -> tuple[float, float]:
     n = len(hits)
     f = sum(hits) / n
     # Floor the variance so a frequency of exactly 0 or 1 still has a finite z.
-    return f, max(np.sqrt(f * (1 - f) / n), 0.5 / n)
+    return f, max(float(np.sqrt(f * (1 - f) / n)), 0.5 / n)
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,8 @@ def _voter(topology: str, n: int) -> Case:
         hits, theory = [], []
         for i in range(runs):
             society = scenario.build(seed + i)
-            initial = (society.world.signals == society.world.truth).astype(float)
+            society.advance(until=0.0)  # everyone's initial choice, nothing more
+            initial = (society.choices() == society.world.truth).astype(float)
             degrees = np.array([d for _, d in society.graph.in_degree()], dtype=float)
             theory.append(voter_absorption(initial, degrees))
             summary = society.run().summary
@@ -156,13 +157,20 @@ def _voter(topology: str, n: int) -> Case:
 
     overrides: dict[str, Any] = {"population.size": n, "network.topology": topology}
     if star:
-        # Hub (block placement puts group 0 first) holds the truth, leaves the other option:
-        # plain share 1/n, degree-weighted share 1/2.
+        # The hub (block placement puts group 0 first) has a perfect signal; the leaves
+        # have worthless signals and a prior for the wrong option, so they start wrong:
+        # plain share of the truth 1/n, degree-weighted share 1/2.
         overrides |= {
+            "world.truth": 0,
             "population.placement": "block",
             "population.groups": [
                 {"agent": "voter", "share": 1 / n, "signal_accuracy": 1.0},
-                {"agent": "voter", "share": 1 - 1 / n, "signal_accuracy": 0.0},
+                {
+                    "agent": "voter",
+                    "share": 1 - 1 / n,
+                    "signal_accuracy": 0.5,
+                    "prior": [0.1, 0.9],
+                },
             ],
         }
         case = f"star n={n}, hub alone right"

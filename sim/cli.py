@@ -111,7 +111,7 @@ def validate(
             f"{row.std_error:.4f}",
             f"{row.z:.2f}",
         )
-    console.print(table)
+    console.print(table, width=max(console.width, 110))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -29,22 +29,30 @@ from sim.results import RunResult
 if TYPE_CHECKING:
     from sim.society import Society
 
-# Names pydantic inserts into error locations for union members and tags; they are not
-# keys a user wrote, so they are removed from the key paths shown in messages.
+# Pydantic inserts into error locations the tag of a tagged-union member and the type
+# name of a plain union member; they are not keys a user wrote, so they are removed from
+# the key paths shown in messages. A tag is never the last part of a location (a key of
+# that member follows it), which tells the agent kind "threshold" from the key
+# "threshold".
 _TAGS = {
     "bayesian", "social", "degroot", "threshold", "voter", "stubborn",
     "sequential", "asynchronous", "rounds",
     "constant", "uniform", "exponential", "lognormal", "normal", "beta",
     "complete", "empty", "cycle", "star", "wheel", "lattice", "regular", "erdos_renyi",
     "watts_strogatz", "barabasi_albert", "tree", "sbm", "file",
-    "float", "int", "str", "bool", "none", "list", "tuple",
 }  # fmt: skip
+_TYPE_NAMES = {"float", "int", "str", "bool", "none", "list", "tuple"}
 
 
-def _is_tag(part: Any) -> bool:
-    if not isinstance(part, str):
-        return False
-    return part in _TAGS or "[" in part
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    parts = []
+    for i, part in enumerate(loc):
+        if isinstance(part, str) and (
+            part in _TYPE_NAMES or "[" in part or (part in _TAGS and i < len(loc) - 1)
+        ):
+            continue
+        parts.append(str(part))
+    return ".".join(parts) or "(top level)"
 
 
 def format_validation_error(error: ValidationError, source: str) -> str:
@@ -56,7 +64,7 @@ def format_validation_error(error: ValidationError, source: str) -> str:
     by_path: dict[str, list[str]] = {}
     inputs: dict[str, Any] = {}
     for item in error.errors():
-        path = ".".join(str(p) for p in item["loc"] if not _is_tag(p)) or "(top level)"
+        path = _key_path(item["loc"])
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see the README's scenario reference)"
@@ -71,6 +79,10 @@ def format_validation_error(error: ValidationError, source: str) -> str:
             inputs.setdefault(path, item.get("input"))
     lines = []
     for path, messages in by_path.items():
+        # "not a number" at a key whose table form failed deeper: the table was meant.
+        deeper = any(other.startswith(path + ".") for other in by_path)
+        if deeper and all("valid number" in m or "valid dictionary" in m for m in messages):
+            continue
         if any("valid number" in m for m in messages) and any("dictionary" in m for m in messages):
             messages = [
                 "expected a number or a distribution table such as "

@@ -1,0 +1,159 @@
+"""Agent rules as pure functions, and each kind's behaviour in a tiny society."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from sim.agents.base import Announcement, break_tie, tied_best
+from sim.agents.bayesian import action_probabilities, cascade_action, public_log_belief
+from sim.agents.degroot import degroot_average
+from sim.agents.social import social_log_posterior
+from sim.agents.threshold import threshold_candidates
+from sim.world import draw_signals, signal_log_likelihood
+
+UNIFORM2 = np.log([0.5, 0.5])
+
+
+def test_signal_likelihood_is_symmetric_over_wrong_options() -> None:
+    ll = signal_log_likelihood(1, 0.7, 3)
+    assert np.allclose(np.exp(ll), [0.15, 0.7, 0.15])
+
+
+def test_signals_are_correct_with_their_accuracy() -> None:
+    rng = np.random.default_rng(5)
+    signals = draw_signals(2, np.full(200_000, 0.6), 4, rng)
+    share = np.bincount(signals, minlength=4) / len(signals)
+    # Right: 0.6; each of the three wrong options: 0.4 / 3. Binomial sd < 0.0012.
+    assert share[2] == pytest.approx(0.6, abs=0.005)
+    assert share[[0, 1, 3]] == pytest.approx([0.4 / 3] * 3, abs=0.005)
+
+
+def test_first_bayesian_action_reveals_the_signal() -> None:
+    p = 0.7
+    probs = action_probabilities(UNIFORM2, p, "coin")
+    assert probs == pytest.approx(np.array([[p, 1 - p], [1 - p, p]]))
+
+
+def test_coin_tie_rule_randomizes_when_signal_offsets_public_evidence() -> None:
+    p = 0.7
+    public = np.log([p, 1 - p])  # one informative action for option 0
+    probs = action_probabilities(public, p, "coin")
+    # Signal 0: act 0; signal 1: indifferent, coin. P(0 | state 0) = p + (1 - p) / 2.
+    assert probs[0, 0] == pytest.approx(p + (1 - p) / 2)
+    assert probs[1, 0] == pytest.approx((1 - p) + p / 2)
+    own = action_probabilities(public, p, "own_signal")
+    assert own == pytest.approx(np.array([[p, 1 - p], [1 - p, p]]))
+
+
+def test_cascade_starts_after_two_net_actions_under_own_signal() -> None:
+    p = 0.6
+    one = public_log_belief(UNIFORM2, [Announcement(0, 0, 0.0)], p, "own_signal")
+    assert cascade_action(one, p, "own_signal") is None
+    two = public_log_belief(
+        UNIFORM2, [Announcement(0, 0, 0.0), Announcement(1, 0, 1.0)], p, "own_signal"
+    )
+    assert cascade_action(two, p, "own_signal") == 0
+    # Under the coin rule one action is not a cascade either (the next agent may flip).
+    one_coin = public_log_belief(UNIFORM2, [Announcement(0, 0, 0.0)], p, "coin")
+    assert cascade_action(one_coin, p, "coin") is None
+
+
+def test_simultaneous_announcements_count_as_independent_signals() -> None:
+    p = 0.7
+    same_time = [Announcement(i, 0, 0.0) for i in range(3)]
+    belief = public_log_belief(UNIFORM2, same_time, p, "coin")
+    # Three revealed signals: log-odds 3 * log(p / (1 - p)).
+    assert belief[0] - belief[1] == pytest.approx(3 * math.log(p / (1 - p)))
+    # In sequence the third action is uninformative (cascade after two).
+    in_turn = [Announcement(i, 0, float(i)) for i in range(3)]
+    sequential = public_log_belief(UNIFORM2, in_turn, p, "own_signal")
+    assert sequential[0] - sequential[1] == pytest.approx(2 * math.log(p / (1 - p)))
+
+
+def test_action_no_bayesian_would_take_is_ignored() -> None:
+    p = 0.6
+    cascade = [Announcement(0, 0, 0.0), Announcement(1, 0, 1.0)]
+    before = public_log_belief(UNIFORM2, cascade, p, "own_signal")
+    after = public_log_belief(UNIFORM2, [*cascade, Announcement(2, 1, 2.0)], p, "own_signal")
+    assert after == pytest.approx(before)
+
+
+def test_social_posterior_adds_weight_per_announcement() -> None:
+    own = signal_log_likelihood(0, 0.6, 2)
+    posterior = social_log_posterior(UNIFORM2, own, np.array([1, 3]), 0.5)
+    assert posterior[1] - posterior[0] == pytest.approx(2 * 0.5 - math.log(0.6 / 0.4))
+
+
+def test_threshold_candidates() -> None:
+    assert threshold_candidates(np.array([0, 0]), 0.5).tolist() == []
+    assert threshold_candidates(np.array([3, 1]), 0.5).tolist() == [0]
+    assert threshold_candidates(np.array([2, 2]), 0.5).tolist() == [0, 1]
+    assert threshold_candidates(np.array([3, 1]), 0.8).tolist() == []
+    assert threshold_candidates(np.array([1, 2, 1]), 0.25).tolist() == [1]
+
+
+def test_degroot_average_matches_formula() -> None:
+    own = np.array([1.0, 0.0])
+    neighbours = np.array([[0.0, 1.0], [0.5, 0.5]])
+    out = degroot_average(own, neighbours, np.array([1.0, 3.0]), 0.2)
+    expected = 0.2 * own + 0.8 * (0.25 * neighbours[0] + 0.75 * neighbours[1])
+    assert out == pytest.approx(expected)
+    assert degroot_average(own, np.empty((0, 2)), np.empty(0), 0.2) is own
+
+
+def test_ties_prefer_listed_options_then_draw_uniformly() -> None:
+    scores = np.array([1.0, 1.0 + 1e-12, 0.5])
+    assert tied_best(scores).tolist() == [0, 1]
+    rng = np.random.default_rng(0)
+    assert break_tie(np.array([0, 1]), [None, 1], rng) == 1
+    draws = [break_tie(np.array([0, 1]), [2], rng) for _ in range(4000)]
+    assert np.mean(draws) == pytest.approx(0.5, abs=0.03)
+
+
+@pytest.mark.parametrize(
+    ("group", "expected"),
+    [
+        ({"agent": "stubborn", "option": 1}, "all_one"),
+        ({"agent": "social", "weight": 0.0}, "own_signal"),
+    ],
+)
+def test_stubborn_and_independent_agents_keep_their_position(make_scenario, group, expected):  # type: ignore[no-untyped-def]
+    scenario = make_scenario(population={"size": 30, "groups": [group]})
+    society = scenario.build(seed=4)
+    society.run()
+    choices = society.choices()
+    if expected == "all_one":
+        assert (choices == 1).all()
+    else:
+        assert (choices == society.world.signals).all()
+
+
+def test_voter_copies_a_neighbour(make_scenario) -> None:  # type: ignore[no-untyped-def]
+    # Sequential voters on a cycle: each copies one of the neighbours who acted before it,
+    # or its own signal when none did; every final choice is thus someone's signal.
+    scenario = make_scenario(
+        population={"size": 30, "groups": [{"agent": "voter"}]}, network={"topology": "cycle"}
+    )
+    society = scenario.build(seed=2)
+    society.run()
+    order_first = [a for a in society.members if not a.heard]
+    for agent in order_first:
+        assert agent.choice == agent.signal
+    for agent in society.members:
+        if agent.heard:
+            assert agent.choice in {m.option for m in agent.heard.values()}
+
+
+def test_threshold_adopts_majority_of_predecessors(make_scenario) -> None:  # type: ignore[no-untyped-def]
+    scenario = make_scenario(
+        population={"size": 25, "groups": [{"agent": "threshold", "threshold": 0.5}]}
+    )
+    society = scenario.build(seed=9)
+    society.run()
+    for agent in society.members:
+        counts = agent.heard_counts()
+        if counts.sum() and counts.max() > counts.min():
+            assert agent.choice == int(np.argmax(counts))
