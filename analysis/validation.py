@@ -87,9 +87,8 @@ def _bhw(result: str, case: str, p: float, n: int, tie: str) -> Case:
         rows = []
         for outcome in ("correct", "wrong", "none"):
             f, se = _frequency([o == outcome for o in outcomes])
-            rows.append(
-                ValidationRow(result, case, f"P({outcome} cascade)", theory[outcome], f, se)
-            )
+            label = "P(no cascade)" if outcome == "none" else f"P({outcome} cascade)"
+            rows.append(ValidationRow(result, case, label, theory[outcome], f, se))
         return rows
 
     overrides = {
@@ -192,6 +191,23 @@ def cases() -> list[Case]:
         _voter("complete", 20),
         _voter("star", 10),
     ]
+
+
+def to_markdown(rows: list[ValidationRow]) -> str:
+    """The rows as a Markdown table (the README's validation table)."""
+    lines = [
+        "| result | case | quantity | theory | simulated | std. error | \\|z\\| |",
+        "|---|---|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        exact = row.std_error == 0
+        se = "exact" if exact else f"{row.std_error:.4f}"
+        z = f"{row.z:.1e}" if exact else f"{row.z:.2f}"
+        lines.append(
+            f"| {row.result} | {row.case} | {row.quantity} | {row.theory:.4f} | "
+            f"{row.simulated:.4f} | {se} | {z} |"
+        )
+    return "\n".join(lines)
 
 
 def run_cases(selected: list[Case], runs: int, seed: int) -> Iterator[ValidationRow]:

@@ -91,13 +91,19 @@ def validate(
         int, typer.Option(help="Runs per case (more runs, tighter agreement).", min=10)
     ] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the first run of each case.", min=0)] = 0,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print a Markdown table (as in the README).")
+    ] = False,
 ) -> None:
     """Reproduce the theory the engine is validated against (BHW cascades, Condorcet,
     DeGroot, voter model) and print simulated values next to the theoretical ones.
     """
-    from analysis.validation import validation_table
+    from analysis.validation import to_markdown, validation_table
 
     rows = validation_table(runs=runs, seed=seed, progress=errors)
+    if markdown:
+        console.print(to_markdown(rows), markup=False, highlight=False, soft_wrap=True)
+        return
     table = Table(title=f"Theory vs simulation ({runs} runs per case)")
     for column in ("result", "case", "quantity", "theory", "simulated", "std. error", "|z|"):
         table.add_column(column, justify="left" if column in ("result", "case") else "right")
@@ -108,8 +114,8 @@ def validate(
             row.quantity,
             f"{row.theory:.4f}",
             f"{row.simulated:.4f}",
-            f"{row.std_error:.4f}",
-            f"{row.z:.2f}",
+            "exact" if row.std_error == 0 else f"{row.std_error:.4f}",
+            f"{row.z:.1e}" if row.std_error == 0 else f"{row.z:.2f}",
         )
     console.print(table, width=max(console.width, 110))
 

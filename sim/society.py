@@ -29,27 +29,14 @@ from sim.agents import AGENT_KINDS, Announcement, SocietyAgent
 from sim.agents.bayesian import BayesianGroup
 from sim.channels import Channels, Message, MessageLog
 from sim.config import ScenarioConfig
-from sim.distributions import sample
 from sim.metrics import SUMMARY_SCHEMA, accuracy, brier, entropy_bits, plurality
 from sim.network import build_graph
+from sim.population import draw_population
 from sim.protocols import PROTOCOLS, SequentialProtocol, wakes_on_message
 from sim.recorder import CascadeObserver, Recorder
 from sim.results import RunResult
 from sim.streams import Component, Streams
 from sim.world import World, draw_signals
-
-
-def group_sizes(shares: list[float], n: int) -> list[int]:
-    """Split ``n`` agents by ``shares`` with the largest-remainder method (exact total).
-
-    Ties in the remainders go to the earlier group, so the split is deterministic.
-    """
-    quotas = [share * n for share in shares]
-    sizes = [math.floor(q) for q in quotas]
-    order = sorted(range(len(shares)), key=lambda g: (-(quotas[g] - sizes[g]), g))
-    for g in order[: n - sum(sizes)]:
-        sizes[g] += 1
-    return sizes
 
 
 class Society(mesa.Model):
@@ -99,11 +86,14 @@ class Society(mesa.Model):
         self._weighted = any("weight" in d for _, _, d in self.graph.edges(data=True))
 
         groups = config.population.groups
-        population_rng = streams.generator(Component.POPULATION)
-        sizes = group_sizes([g.share for g in groups], n)
-        group_of = np.repeat(np.arange(len(groups), dtype=np.int64), sizes)
-        if config.population.placement == "random":
-            group_of = population_rng.permutation(group_of)
+        population = draw_population(
+            groups,
+            n,
+            config.world.signal_accuracy,
+            config.population.placement,
+            streams.generator(Component.POPULATION),
+        )
+        group_of, accuracy_of = population.group, population.accuracy
 
         world_rng = streams.generator(Component.WORLD)
         options = config.world.options
@@ -112,19 +102,6 @@ class Society(mesa.Model):
             if config.world.truth == "random"
             else config.world.truth
         )
-        accuracy_of = np.empty(n)
-        params_of: list[dict[str, float]] = [{} for _ in range(n)]
-        for g, group in enumerate(groups):
-            where = np.flatnonzero(group_of == g)
-            quantity = group.signal_accuracy
-            accuracy_of[where] = sample(
-                config.world.signal_accuracy if quantity is None else quantity,
-                population_rng,
-                len(where),
-            )
-            for name, value in group.sampled_parameters().items():
-                for j, v in zip(where, sample(value, population_rng, len(where)), strict=True):
-                    params_of[j][name] = float(v)
         signals = draw_signals(truth, accuracy_of, options, world_rng)
         self.world = World(options, truth, signals, accuracy_of)
 
@@ -142,7 +119,7 @@ class Society(mesa.Model):
                     accuracy=float(accuracy_of[i]),
                     log_prior=np.log(np.asarray(prior, dtype=float)),
                     rng=streams.agent(i),
-                    params=params_of[i],
+                    params=population.params[i],
                     group_config=group,
                 )
             )

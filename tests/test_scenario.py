@@ -144,7 +144,7 @@ def test_groups_get_their_shares_and_parameters(make_scenario) -> None:  # type:
 
 
 def test_group_sizes_largest_remainder() -> None:
-    from sim.society import group_sizes
+    from sim.population import group_sizes
 
     assert group_sizes([1 / 3, 1 / 3, 1 / 3], 10) == [4, 3, 3]
     assert group_sizes([0.5, 0.5], 7) == [4, 3]

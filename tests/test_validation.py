@@ -52,5 +52,5 @@ def test_wrong_tie_rule_is_detected() -> None:
     coin = next(c for c in cases() if c.case == "coin, p=0.6, n=6")
     rows = list(run_cases([coin], 600, seed=0))
     wrong_theory = bhw_cascade_probabilities(0.6, 6, "own_signal")["none"]
-    none_row = next(r for r in rows if r.quantity == "P(none cascade)")
+    none_row = next(r for r in rows if r.quantity == "P(no cascade)")
     assert abs(none_row.simulated - wrong_theory) / none_row.std_error > 10

@@ -1,0 +1,81 @@
+"""Drawing a population: which group each agent belongs to, and its own parameters.
+
+Groups are given shares; :func:`group_sizes` turns them into exact counts, which are
+laid over the nodes in order (``placement = "block"``) or in random order
+(``"random"``). Every agent then draws its own signal accuracy and the group's
+per-agent parameters (a number is copied, a distribution sampled), all from the
+population's random stream, group by group.
+
+Main entry points: :func:`draw_population`, :class:`Population`, :func:`group_sizes`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.agents import GroupConfig
+from sim.distributions import Quantity, sample
+
+
+def group_sizes(shares: Sequence[float], n: int) -> list[int]:
+    """Split ``n`` agents by ``shares`` with the largest-remainder method (exact total).
+
+    Ties in the remainders go to the earlier group, so the split is deterministic.
+    """
+    quotas = [share * n for share in shares]
+    sizes = [math.floor(q) for q in quotas]
+    order = sorted(range(len(shares)), key=lambda g: (-(quotas[g] - sizes[g]), g))
+    for g in order[: n - sum(sizes)]:
+        sizes[g] += 1
+    return sizes
+
+
+@dataclass(frozen=True)
+class Population:
+    """Who is who.
+
+    Attributes:
+        group: Group index of each agent, shape ``(n,)``.
+        accuracy: Signal accuracy of each agent, shape ``(n,)``.
+        params: Each agent's own values of its group's sampled parameters.
+    """
+
+    group: np.ndarray
+    accuracy: np.ndarray
+    params: list[dict[str, float]]
+
+
+def draw_population(
+    groups: Sequence[GroupConfig],
+    n: int,
+    world_accuracy: Quantity,
+    placement: str,
+    rng: np.random.Generator,
+) -> Population:
+    """Assign ``n`` agents to groups and draw their parameters.
+
+    Args:
+        groups: The population groups (shares summing to 1).
+        n: Population size.
+        world_accuracy: ``world.signal_accuracy``, used by groups that do not set theirs.
+        placement: ``"random"`` or ``"block"``.
+        rng: The population's stream.
+    """
+    sizes = group_sizes([g.share for g in groups], n)
+    group_of = np.repeat(np.arange(len(groups), dtype=np.int64), sizes)
+    if placement == "random":
+        group_of = rng.permutation(group_of)
+    accuracy = np.empty(n)
+    params: list[dict[str, float]] = [{} for _ in range(n)]
+    for g, group in enumerate(groups):
+        members = np.flatnonzero(group_of == g)
+        own = group.signal_accuracy
+        accuracy[members] = sample(world_accuracy if own is None else own, rng, len(members))
+        for name, value in group.sampled_parameters().items():
+            for i, drawn in zip(members, sample(value, rng, len(members)), strict=True):
+                params[i][name] = float(drawn)
+    return Population(group_of, accuracy, params)
