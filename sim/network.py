@@ -49,6 +49,16 @@ TOPOLOGIES: tuple[str, ...] = (
 DIRECTED_TOPOLOGIES: tuple[str, ...] = ("complete", "cycle", "star", "tree", "erdos_renyi", "file")
 """Topologies that accept ``directed = true``; the others have no natural orientation."""
 
+RANDOM_TOPOLOGIES: tuple[str, ...] = (
+    "regular",
+    "erdos_renyi",
+    "watts_strogatz",
+    "barabasi_albert",
+    "sbm",
+)
+"""Topologies whose graph depends on the seed; every other topology gives one fixed graph
+for a given size (and file), which callers may build once and reuse."""
+
 EDGE_LIST_SUFFIXES: tuple[str, ...] = (".edgelist", ".txt", ".csv")
 GRAPHML_SUFFIXES: tuple[str, ...] = (".graphml",)
 
@@ -543,3 +553,17 @@ def build_graph(
             f"population.size = {n}: {exc}"
         ) from exc
     return _to_digraph(graph, n)
+
+
+def population_size(config: Any, base_dir: Path | None = None) -> int:
+    """The number of agents of a scenario: ``population.size``, else the network file's
+    node count.
+
+    Args:
+        config: A :class:`~sim.config.ScenarioConfig`.
+        base_dir: Folder that a relative network file path resolves against.
+    """
+    size: int | None = config.population.size
+    if size is not None:
+        return size
+    return file_node_count(config.network, base_dir)

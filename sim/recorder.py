@@ -19,8 +19,7 @@ import math
 import numpy as np
 import polars as pl
 
-from sim.agents.base import Announcement
-from sim.agents.bayesian import TieRule, cascade_action, public_log_belief
+from sim.agents.bayesian import PublicBeliefs, cascade_action
 from sim.metrics import entropy_bits
 
 
@@ -32,30 +31,26 @@ class CascadeObserver:
     would act the same whatever its signal: a cascade.
 
     Args:
-        log_prior: Common log prior.
-        accuracy: Signal accuracy attributed to the agents.
-        tie_rule: Tie rule attributed to the agents.
+        tree: The public beliefs for the prior, accuracy and tie rule it attributes to the
+            agents (shared with the society's Bayesian agents when they match).
     """
 
-    def __init__(self, log_prior: np.ndarray, accuracy: float, tie_rule: TieRule) -> None:
-        self.log_public = log_prior.copy()
-        self.accuracy = accuracy
-        self.tie_rule: TieRule = tie_rule
+    def __init__(self, tree: PublicBeliefs) -> None:
+        self.tree = tree
+        self.node = tree.ROOT
         self.onset: int | None = None
         self.count = 0
 
-    def observe(self, option: int, time: float) -> None:
+    def observe(self, option: int) -> None:
         """Take in the next agent's first announcement."""
         if self.onset is None and self.action() is not None:
             self.onset = self.count
-        self.log_public = public_log_belief(
-            self.log_public, [Announcement(0, option, time)], self.accuracy, self.tie_rule
-        )
+        self.node = self.tree.step(self.node, (option,))
         self.count += 1
 
     def action(self) -> int | None:
         """The cascade action now, or ``None`` if the next agent's signal still matters."""
-        return cascade_action(self.log_public, self.accuracy, self.tie_rule)
+        return cascade_action(self.tree.belief(self.node), self.tree.accuracy, self.tree.tie_rule)
 
 
 class Recorder:
@@ -118,7 +113,7 @@ class Recorder:
         if agent not in self._announced:
             self._announced.add(agent)
             if self.observer is not None:
-                self.observer.observe(option, now)
+                self.observer.observe(option)
 
     @property
     def consensus(self) -> bool:

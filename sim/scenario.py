@@ -19,11 +19,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
+import numpy as np
 import tomli_w
 from pydantic import ValidationError
 
 from sim.config import ScenarioConfig
 from sim.errors import ScenarioError
+from sim.network import RANDOM_TOPOLOGIES, build_graph, population_size
 from sim.results import RunResult
 
 if TYPE_CHECKING:
@@ -189,6 +192,7 @@ class Scenario:
         self.config = config
         self.base_dir = base_dir
         self.source = source
+        self._fixed_graph: nx.DiGraph | None = None
 
     @classmethod
     def from_dict(
@@ -225,25 +229,33 @@ class Scenario:
 
     def check_network(self) -> None:
         """Build the network once, so impossible graph parameters and missing network files
-        are reported when the scenario is loaded rather than when it first runs.
+        are reported when the scenario is loaded rather than when it first runs. A graph
+        that does not depend on the seed (see :data:`~sim.network.RANDOM_TOPOLOGIES`) is
+        kept and shared by every run, which must not modify it.
 
         Raises:
             ScenarioError: The network cannot be built.
         """
-        import numpy as np
-
-        from sim.network import build_graph, file_node_count
-
-        n = self.config.population.size
-        if n is None:
-            n = file_node_count(self.config.network, self.base_dir)  # type: ignore[arg-type]
-        build_graph(self.config.network, n, np.random.default_rng(0), self.base_dir)
+        graph = build_graph(
+            self.config.network,
+            population_size(self.config, self.base_dir),
+            np.random.default_rng(0),
+            self.base_dir,
+        )
+        if self.config.network.topology not in RANDOM_TOPOLOGIES:
+            self._fixed_graph = graph
 
     def build(self, seed: int | None = None, *, record_events: bool = False) -> Society:
         """Build the :class:`~sim.society.Society` for one run (not yet run)."""
         from sim.society import Society
 
-        return Society(self.config, seed, base_dir=self.base_dir, record_events=record_events)
+        return Society(
+            self.config,
+            seed,
+            base_dir=self.base_dir,
+            record_events=record_events,
+            graph=self._fixed_graph,
+        )
 
     def run(self, seed: int | None = None, *, events: bool = False) -> RunResult:
         """Run once.

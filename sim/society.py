@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import mesa
+import networkx as nx
 import numpy as np
 import simpy
 
 from sim.agents import AGENT_KINDS, Announcement, SocietyAgent
-from sim.agents.bayesian import BayesianGroup
+from sim.agents.bayesian import BayesianGroup, PublicBeliefs, TieRule
 from sim.channels import Channels, Message, MessageLog
 from sim.config import ScenarioConfig
 from sim.metrics import SUMMARY_SCHEMA, accuracy, brier, entropy_bits, plurality
-from sim.network import build_graph
+from sim.network import build_graph, population_size
 from sim.population import draw_population
 from sim.protocols import PROTOCOLS, SequentialProtocol, wakes_on_message
 from sim.recorder import CascadeObserver, Recorder
@@ -47,6 +48,9 @@ class Society(mesa.Model):
         seed: Root seed of this run (default: ``config.seed``).
         base_dir: Folder that relative paths in the scenario are resolved against.
         record_events: Keep every message's fate for ``events``.
+        graph: The network, if already built (it must be what ``build_graph`` gives for
+            this scenario and seed; :class:`~sim.scenario.Scenario` reuses the graph of
+            topologies that do not depend on the seed).
 
     Attributes:
         env: The SimPy environment; ``env.now`` is the simulated time.
@@ -64,6 +68,7 @@ class Society(mesa.Model):
         *,
         base_dir: Path | None = None,
         record_events: bool = False,
+        graph: nx.DiGraph | None = None,
     ) -> None:
         self.seed = config.seed if seed is None else int(seed)
         streams = Streams(self.seed)
@@ -74,12 +79,15 @@ class Society(mesa.Model):
         self.stop_reason: str | None = None
         self.protocol_rng = streams.generator(Component.PROTOCOL)
 
-        n = config.population.size
-        if n is None:
-            from sim.network import file_node_count
-
-            n = file_node_count(config.network, base_dir)  # type: ignore[arg-type]
-        self.graph = build_graph(config.network, n, streams.generator(Component.NETWORK), base_dir)
+        if graph is None:
+            graph = build_graph(
+                config.network,
+                population_size(config, base_dir),
+                streams.generator(Component.NETWORK),
+                base_dir,
+            )
+        self.graph = graph
+        n = graph.number_of_nodes()
         self.out_neighbors = [
             np.fromiter(self.graph.successors(v), dtype=np.int64) for v in range(n)
         ]
@@ -105,6 +113,7 @@ class Society(mesa.Model):
         signals = draw_signals(truth, accuracy_of, options, world_rng)
         self.world = World(options, truth, signals, accuracy_of)
 
+        self._public_beliefs: dict[tuple[bytes, float, str], PublicBeliefs] = {}
         self.members: list[SocietyAgent] = []
         for i in range(n):
             group = groups[int(group_of[i])]
@@ -141,11 +150,12 @@ class Society(mesa.Model):
         observer = None
         if isinstance(config.protocol, SequentialProtocol):
             bayesian = [g for g in groups if isinstance(g, BayesianGroup)]
-            observer = CascadeObserver(
+            tree = self.public_beliefs(
                 self.members[0].log_prior,
                 float(np.mean(accuracy_of)),
                 bayesian[0].tie_rule if bayesian else "coin",
             )
+            observer = CascadeObserver(tree)
         self.recorder = Recorder(n, options, truth, config.record.interval, observer)
         self._process = self.env.process(PROTOCOLS[config.protocol.kind](self, config.protocol))
         self._wall = 0.0
@@ -181,6 +191,16 @@ class Society(mesa.Model):
         receiver = self.members[message.receiver]
         if receiver.receive(message.payload) and self._wake_on_message:
             self.act(receiver)
+
+    def public_beliefs(
+        self, log_prior: np.ndarray, accuracy: float, tie_rule: TieRule
+    ) -> PublicBeliefs:
+        """The society's shared tree of public beliefs for one prior, accuracy and tie rule."""
+        key = (log_prior.tobytes(), accuracy, tie_rule)
+        tree = self._public_beliefs.get(key)
+        if tree is None:
+            tree = self._public_beliefs[key] = PublicBeliefs(log_prior, accuracy, tie_rule)
+        return tree
 
     def trust(self, sender: int, receiver: int) -> float:
         """Weight of the arc sender→receiver (1 when the network has no weights)."""

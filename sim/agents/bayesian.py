@@ -19,18 +19,19 @@ Tie rules for an indifferent agent: ``"coin"`` picks uniformly among the tied op
 already chosen keeps its choice while it remains among the best.
 
 Main entry points: :class:`BayesianAgent`, :func:`action_probabilities`,
-:func:`public_log_belief`, :func:`cascade_action`.
+:func:`public_log_belief`, :class:`PublicBeliefs`, :func:`cascade_action`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
 import numpy as np
 from pydantic import Field, field_validator
 
-from sim.agents.base import Announcement, GroupBase, SocietyAgent, tied_best
-from sim.world import log_normalize, signal_log_likelihood
+from sim.agents.base import TIE_TOLERANCE, Announcement, GroupBase, SocietyAgent
+from sim.world import log_normalize
 
 TieRule = Literal["coin", "own_signal"]
 
@@ -67,21 +68,96 @@ def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: TieR
         A ``(K, K)`` array whose row ``state`` is the distribution of the action.
     """
     k = len(log_public)
-    action_given_signal = np.zeros((k, k))  # [signal, action]
-    for s in range(k):
-        best = tied_best(log_public + signal_log_likelihood(s, accuracy, k))
-        if tie_rule == "own_signal" and s in best:
-            action_given_signal[s, s] = 1.0
-        else:
-            action_given_signal[s, best] = 1.0 / len(best)
-    signal_given_state = np.full((k, k), (1.0 - accuracy) / (k - 1))
+    signal_given_state = np.full((k, k), (1.0 - accuracy) / (k - 1))  # [state, signal]
     np.fill_diagonal(signal_given_state, accuracy)
+    # Row s: the posterior of an agent whose signal is s (symmetric likelihoods).
+    posterior = log_public[None, :] + np.log(np.clip(signal_given_state, 1e-12, None))
+    best = posterior >= posterior.max(axis=1, keepdims=True) - TIE_TOLERANCE
+    action_given_signal = best / best.sum(axis=1, keepdims=True)  # [signal, action]
+    if tie_rule == "own_signal":
+        follows = np.diag(best)  # the own signal is among the best
+        action_given_signal[follows] = np.eye(k)[follows]
     return signal_given_state @ action_given_signal
+
+
+def update_public_belief(
+    log_public: np.ndarray, options: tuple[int, ...], accuracy: float, tie_rule: TieRule
+) -> np.ndarray:
+    """Public belief after announcements of ``options`` made at one moment on ``log_public``.
+
+    Announcements made at the same moment were made on the same public belief, so each
+    multiplies in its likelihood under that belief. An action no Bayesian agent would take
+    carries no information and is skipped.
+    """
+    likelihood = action_probabilities(log_public, accuracy, tie_rule)
+    update = np.zeros_like(log_public)
+    for option in options:
+        column = likelihood[:, option]
+        if np.all(column > 0):
+            update += np.log(column)
+    return log_normalize(log_public + update)
+
+
+def announcement_groups(announcements: Iterable[Announcement]) -> list[tuple[int, ...]]:
+    """Options of the given announcements, grouped by sending time in time order.
+
+    Within a group the options are sorted: their order carries no information.
+    """
+    groups: dict[float, list[int]] = {}
+    for announcement in announcements:
+        groups.setdefault(announcement.sent_time, []).append(announcement.option)
+    return [tuple(sorted(groups[t])) for t in sorted(groups)]
+
+
+class PublicBeliefs:
+    """The public beliefs reachable from one prior, as a tree memoised over histories.
+
+    Observers that share a prior, an attributed accuracy and a tie rule and have seen the
+    same announcement groups hold the same public belief. In the sequential protocol on a
+    complete graph every observer's history is a prefix of one history, so a society that
+    shares one tree among its Bayesian agents computes each step once, not once per agent.
+
+    Args:
+        log_prior: Common log prior.
+        accuracy: Signal accuracy attributed to the announcers.
+        tie_rule: Tie rule attributed to the announcers.
+    """
+
+    ROOT = 0
+
+    def __init__(self, log_prior: np.ndarray, accuracy: float, tie_rule: TieRule) -> None:
+        self.accuracy = accuracy
+        self.tie_rule: TieRule = tie_rule
+        self._beliefs = [log_normalize(log_prior)]
+        self._children: dict[tuple[int, tuple[int, ...]], int] = {}
+
+    def step(self, node: int, options: tuple[int, ...]) -> int:
+        """The node reached from ``node`` by one group of simultaneous announcements."""
+        key = (node, options)
+        child = self._children.get(key)
+        if child is None:
+            child = len(self._beliefs)
+            self._beliefs.append(
+                update_public_belief(self._beliefs[node], options, self.accuracy, self.tie_rule)
+            )
+            self._children[key] = child
+        return child
+
+    def node_after(self, groups: Iterable[tuple[int, ...]]) -> int:
+        """The node reached from the root through ``groups``, in order."""
+        node = self.ROOT
+        for options in groups:
+            node = self.step(node, options)
+        return node
+
+    def belief(self, node: int) -> np.ndarray:
+        """Log public belief at ``node`` (normalised; do not modify)."""
+        return self._beliefs[node]
 
 
 def public_log_belief(
     log_prior: np.ndarray,
-    announcements: list[Announcement],
+    announcements: Iterable[Announcement],
     accuracy: float,
     tie_rule: TieRule,
 ) -> np.ndarray:
@@ -96,24 +172,8 @@ def public_log_belief(
     Returns:
         Normalised log belief over the states.
     """
-    belief = log_normalize(log_prior)
-    ordered = sorted(announcements, key=lambda a: (a.sent_time, a.sender))
-    i = 0
-    while i < len(ordered):
-        # Announcements made at the same moment were made on the same public belief.
-        j = i
-        while j < len(ordered) and ordered[j].sent_time == ordered[i].sent_time:
-            j += 1
-        likelihood = action_probabilities(belief, accuracy, tie_rule)
-        update = np.zeros_like(belief)
-        for announcement in ordered[i:j]:
-            column = likelihood[:, announcement.option]
-            # An action no Bayesian agent would take carries no information.
-            if np.all(column > 0):
-                update += np.log(column)
-        belief = log_normalize(belief + update)
-        i = j
-    return belief
+    tree = PublicBeliefs(log_prior, accuracy, tie_rule)
+    return tree.belief(tree.node_after(announcement_groups(announcements)))
 
 
 def cascade_action(log_public: np.ndarray, accuracy: float, tie_rule: TieRule) -> int | None:
@@ -138,6 +198,7 @@ class BayesianAgent(SocietyAgent):
         self.assumed_accuracy = group_config.assumed_accuracy or self.accuracy
         self.first_heard: dict[int, Announcement] = {}
         self._public: np.ndarray | None = None
+        self._tree = self.model.public_beliefs(self.log_prior, self.assumed_accuracy, self.tie_rule)
 
     def receive(self, message: Announcement) -> bool:
         first = self.first_heard.get(message.sender)
@@ -148,12 +209,8 @@ class BayesianAgent(SocietyAgent):
 
     def decide(self) -> bool:
         if self._public is None:
-            self._public = public_log_belief(
-                self.log_prior,
-                list(self.first_heard.values()),
-                self.assumed_accuracy,
-                self.tie_rule,
-            )
+            groups = announcement_groups(self.first_heard.values())
+            self._public = self._tree.belief(self._tree.node_after(groups))
         posterior = self._set_belief(self._public + self.own_evidence())
         # An agent that has chosen keeps its choice while tied; "own_signal" then prefers
         # the signal, "coin" randomizes.
