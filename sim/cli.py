@@ -10,6 +10,7 @@ problem and exit with status 2; they never show a traceback.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -38,21 +39,27 @@ def _fmt(value: Any) -> str:
     return "null" if value is None else str(value)
 
 
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a value by key path, e.g. --set world.signal_accuracy=0.6 "
+        "(repeatable; the value is read as TOML, bare words as strings).",
+        metavar="KEY=VALUE",
+    ),
+]
+
+
 @app.command()
 def run(
-    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    scenario: Annotated[
+        Path | None,
+        typer.Argument(help="Scenario TOML file (or use --from).", metavar="SCENARIO"),
+    ] = None,
     seed: Annotated[
         int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)
     ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Override a value by key path, e.g. --set world.signal_accuracy=0.6 "
-            "(repeatable; the value is read as TOML, bare words as strings).",
-            metavar="KEY=VALUE",
-        ),
-    ] = None,
+    set_: SetOption = None,
     out: Annotated[
         Path | None,
         typer.Option(help="Output folder (default: results/<name>/seed-<seed>)."),
@@ -60,6 +67,13 @@ def run(
     events: Annotated[
         bool, typer.Option("--events", help="Also write events.parquet (every message).")
     ] = False,
+    from_: Annotated[
+        Path | None,
+        typer.Option("--from", help="Repeat one run of this sweep folder (with --run-id)."),
+    ] = None,
+    run_id: Annotated[
+        int | None, typer.Option("--run-id", help="Which run of the --from sweep.", min=0)
+    ] = None,
 ) -> None:
     """Run one scenario; write summary.parquet, timeseries.parquet, scenario.toml
     (and events.parquet with --events) and print the summary.
@@ -70,7 +84,21 @@ def run(
     from sim.scenario import load, parse_override
 
     overrides = dict(parse_override(item) for item in set_ or [])
-    loaded = load(scenario, overrides)
+    if from_ is not None:
+        if run_id is None or scenario is not None:
+            raise ScenarioError("--from DIR needs --run-id K and no SCENARIO argument")
+        from sim.sweep import load_run
+
+        loaded, swept_seed = load_run(from_, run_id)
+        if overrides:
+            loaded = loaded.with_overrides(overrides)
+        seed = swept_seed if seed is None else seed
+    elif scenario is None:
+        raise ScenarioError("give a SCENARIO file, or --from DIR --run-id K")
+    elif run_id is not None:
+        raise ScenarioError("--run-id goes with --from DIR")
+    else:
+        loaded = load(scenario, overrides)
     run_seed = loaded.config.seed if seed is None else seed
     result = loaded.run(seed=run_seed, events=events)
     folder = out if out is not None else Path("results") / loaded.name / f"seed-{run_seed}"
@@ -83,6 +111,150 @@ def run(
         table.add_row(key, _fmt(value))
     console.print(table)
     console.print(f"wrote {', '.join(p.name for p in written)} to {folder}")
+
+
+def _axis(text: str, option: str) -> tuple[str, list[Any]]:
+    """``key.path=v1,v2,...`` -> (key path, typed values)."""
+    from sim.scenario import parse_override
+
+    key, raw = parse_override(text)
+    if not isinstance(raw, str) and not isinstance(raw, list):
+        raw = str(raw)
+    values = raw if isinstance(raw, list) else [parse_override(f"v={v}")[1] for v in raw.split(",")]
+    if not values or any(v == "" for v in values):
+        raise ScenarioError(
+            f"{option} {text!r}: expected KEY.PATH=V1,V2,... e.g. world.options=2,3"
+        )
+    return key, values
+
+
+def _range(text: str) -> tuple[str, tuple[float, float]]:
+    """``key.path=lo:hi`` -> (key path, (lo, hi))."""
+    key, _, raw = text.partition("=")
+    low, sep, high = raw.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return key.strip(), (float(low), float(high))
+    except ValueError:
+        raise ScenarioError(
+            f"--range {text!r}: expected KEY.PATH=LOW:HIGH, e.g. world.signal_accuracy=0.5:0.9"
+        ) from None
+
+
+@app.command()
+def sweep(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    out: Annotated[Path, typer.Option(help="Output folder (resumed if it holds this sweep).")],
+    grid: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Axis KEY.PATH=V1,V2,... (repeatable; axes combine as a cartesian product).",
+            metavar="KEY=V1,V2",
+        ),
+    ] = None,
+    zip_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--zip",
+            help="Axis KEY.PATH=V1,V2,... varied together with the other --zip axes "
+            "(equal lengths).",
+            metavar="KEY=V1,V2",
+        ),
+    ] = None,
+    sample: Annotated[
+        int | None,
+        typer.Option(help="Latin-hypercube points over the --range axes.", min=1),
+    ] = None,
+    range_: Annotated[
+        list[str] | None,
+        typer.Option("--range", help="Axis KEY.PATH=LOW:HIGH for --sample.", metavar="KEY=LO:HI"),
+    ] = None,
+    replicates: Annotated[
+        int | None, typer.Option(help="Runs per point (default: [sweep] table, else 1).", min=1)
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    executor: Annotated[
+        str, typer.Option(help="local (process pool) or dask.", metavar="local|dask")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address (default: a local cluster on 127.0.0.1)."),
+    ] = None,
+    timeseries: Annotated[
+        bool, typer.Option("--timeseries", help="Also write each run's time series.")
+    ] = False,
+    set_: SetOption = None,
+) -> None:
+    """Run a parameter sweep: one row per run in OUT/runs/*.parquet, plus OUT/manifest.json.
+
+    Axes given here replace the scenario's [sweep] table's. Seeds are derived from the
+    scenario seed and the run id, so results do not depend on --workers or --executor.
+    Interrupted? Run the same command again: only missing runs are run.
+    """
+    from sim.scenario import load, parse_override
+    from sim.sweep import SweepInterrupted
+    from sim.sweep import sweep as run_sweep
+
+    if executor not in ("local", "dask"):
+        raise ScenarioError(f"--executor {executor!r}: use local or dask")
+    overrides = dict(parse_override(item) for item in set_ or [])
+    loaded = load(scenario, overrides)
+    started = time.perf_counter()
+    try:
+        frame = run_sweep(
+            loaded,
+            out=out,
+            grid=dict(_axis(a, "--grid") for a in grid or []),
+            zip=dict(_axis(a, "--zip") for a in zip_ or []),
+            sample=sample,
+            ranges=dict(_range(r) for r in range_ or []),
+            replicates=replicates,
+            workers=workers,
+            executor=executor,
+            scheduler=scheduler,
+            timeseries=timeseries,
+            progress=errors,
+            command=" ".join(["sim", *sys.argv[1:]]),
+        )
+    except SweepInterrupted as stop:
+        errors.print(
+            f"interrupted: {stop.done} of {stop.total} runs are saved in {stop.out}; "
+            "run the same command again to resume",
+            markup=False,
+        )
+        raise typer.Exit(130) from None
+    elapsed = time.perf_counter() - started
+    ok = int((frame["status"] == "ok").sum())
+    failed = frame.height - ok
+    console.print(
+        f"{frame.height} runs in {out} ({ok} ok, {failed} error"
+        f"{'' if failed == 1 else 's'}); this session: {elapsed:.1f} s",
+        markup=False,
+    )
+    if failed:
+        first = frame.filter(frame["status"] == "error")["error"][0]
+        console.print(f"first error: {first}", markup=False)
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="A sweep output folder.", metavar="DIR")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default: DIR/report.html).")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report of a sweep (opens offline): scenario, axes,
+    figures chosen from the axes, per-group summaries with confidence intervals,
+    provenance."""
+    from analysis.report import build_report
+    from analysis.results import ResultsError
+
+    try:
+        written = build_report(folder, out)
+    except ResultsError as exc:
+        raise ScenarioError(str(exc)) from None
+    console.print(f"wrote {written}", markup=False)
 
 
 @app.command()

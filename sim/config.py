@@ -9,12 +9,12 @@ Tables: ``[world]`` (:class:`~sim.world.WorldConfig`), ``[population]``
 (:class:`PopulationConfig`), ``[network]`` (:data:`~sim.network.NetworkConfig`),
 ``[channels]`` (:class:`~sim.channels.ChannelConfig`), ``[protocol]``
 (:data:`~sim.protocols.ProtocolConfig`), ``[stop]`` (:class:`StopConfig`) and
-``[record]`` (:class:`RecordConfig`).
+``[record]`` (:class:`RecordConfig`), and the optional ``[sweep]`` (:class:`SweepConfig`).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -71,6 +71,55 @@ class RecordConfig(BaseModel):
     interval: float = Field(1.0, gt=0.0, description="Time-series grid spacing.")
 
 
+class SweepConfig(BaseModel):
+    """The ``[sweep]`` table: the default sweep of ``sim sweep`` (flags override it).
+
+    Axes combine as a cartesian product: every ``grid`` combination, times every row of the
+    ``zip`` lists (varied together), times every ``sample`` point (a Latin hypercube over
+    ``ranges``); each point is run ``replicates`` times.
+    """
+
+    model_config = _FROZEN
+
+    replicates: int = Field(1, ge=1, description="Runs per parameter point.")
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict, description="Key path -> values; cartesian product."
+    )
+    zip: dict[str, list[Any]] = Field(
+        default_factory=dict,
+        description="Key path -> values; lists of equal length varied together.",
+    )
+    sample: int | None = Field(None, ge=1, description="Latin-hypercube points over ``ranges``.")
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="Key path -> [low, high] for ``sample``."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepConfig:
+        for table in ("grid", "zip"):
+            for key, values in getattr(self, table).items():
+                if not values:
+                    raise ValueError(f"sweep.{table}.{key} needs at least one value")
+        lengths = {len(v) for v in self.zip.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"sweep.zip lists must have equal lengths, got {sorted(lengths)}")
+        if (self.sample is None) != (not self.ranges):
+            raise ValueError("sweep.sample and sweep.ranges go together")
+        for key, (low, high) in self.ranges.items():
+            if not low <= high:
+                raise ValueError(f"sweep.ranges.{key}: low ({low}) must be <= high ({high})")
+        keys = [*self.grid, *self.zip, *self.ranges]
+        repeated = sorted({k for k in keys if keys.count(k) > 1})
+        if repeated:
+            raise ValueError(f"a key is swept by two axes: {', '.join(repeated)}")
+        return self
+
+    @property
+    def parameters(self) -> list[str]:
+        """Swept key paths, in column order (grid, zip, sample)."""
+        return [*self.grid, *self.zip, *self.ranges]
+
+
 class ScenarioConfig(BaseModel):
     """A whole scenario, validated. See the README's scenario reference for every key."""
 
@@ -86,6 +135,7 @@ class ScenarioConfig(BaseModel):
     protocol: ProtocolConfig = SequentialProtocol()
     stop: StopConfig = StopConfig()
     record: RecordConfig = RecordConfig()
+    sweep: SweepConfig | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioConfig:

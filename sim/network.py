@@ -21,7 +21,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import networkx as nx
 import numpy as np
@@ -567,3 +567,26 @@ def population_size(config: Any, base_dir: Path | None = None) -> int:
     if size is not None:
         return size
     return file_node_count(config.network, base_dir)
+
+
+def out_neighbors(graph: nx.DiGraph) -> list[np.ndarray]:
+    """Each node's successors (the agents who observe it), as integer arrays.
+
+    Computed once per graph and kept in ``graph.graph``, since a fixed topology's graph is
+    shared by every run of a scenario.
+    """
+    cached = graph.graph.get("out_neighbors")
+    if cached is None:
+        cached = [
+            np.fromiter(graph.successors(v), dtype=np.int64) for v in range(graph.number_of_nodes())
+        ]
+        graph.graph["out_neighbors"] = cached
+    return cast(list[np.ndarray], cached)
+
+
+def has_weights(graph: nx.DiGraph) -> bool:
+    """Whether any arc carries a ``weight`` (cached in ``graph.graph`` like
+    :func:`out_neighbors`)."""
+    if "weighted" not in graph.graph:
+        graph.graph["weighted"] = any("weight" in d for _, _, d in graph.edges(data=True))
+    return bool(graph.graph["weighted"])

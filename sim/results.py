@@ -11,7 +11,7 @@ Main entry points: :class:`RunResult`, :func:`write_atomic`.
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sim.config import ScenarioConfig
 
 
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write a file through a temporary name and rename it into place.
 
     A reader (or a crash) never sees a half-written file.
@@ -35,13 +35,14 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         write: Writes the content to the path it is given.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
+    # A unique hidden name in the same folder (so the rename is atomic); created by the
+    # writer itself, so the file gets the usual permissions.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        write(Path(tmp))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 

@@ -31,7 +31,7 @@ from sim.agents.bayesian import BayesianGroup, PublicBeliefs, TieRule
 from sim.channels import Channels, Message, MessageLog
 from sim.config import ScenarioConfig
 from sim.metrics import SUMMARY_SCHEMA, accuracy, brier, entropy_bits, plurality
-from sim.network import build_graph, population_size
+from sim.network import build_graph, has_weights, out_neighbors, population_size
 from sim.population import draw_population
 from sim.protocols import PROTOCOLS, SequentialProtocol, wakes_on_message
 from sim.recorder import CascadeObserver, Recorder
@@ -88,10 +88,8 @@ class Society(mesa.Model):
             )
         self.graph = graph
         n = graph.number_of_nodes()
-        self.out_neighbors = [
-            np.fromiter(self.graph.successors(v), dtype=np.int64) for v in range(n)
-        ]
-        self._weighted = any("weight" in d for _, _, d in self.graph.edges(data=True))
+        self.out_neighbors = out_neighbors(graph)
+        self._weighted = has_weights(graph)
 
         groups = config.population.groups
         population = draw_population(
@@ -127,7 +125,7 @@ class Society(mesa.Model):
                     signal=int(signals[i]),
                     accuracy=float(accuracy_of[i]),
                     log_prior=np.log(np.asarray(prior, dtype=float)),
-                    rng=streams.agent(i),
+                    streams=streams,
                     params=population.params[i],
                     group_config=group,
                 )
@@ -150,9 +148,12 @@ class Society(mesa.Model):
         observer = None
         if isinstance(config.protocol, SequentialProtocol):
             bayesian = [g for g in groups if isinstance(g, BayesianGroup)]
+            # The population's accuracy if everyone has the same (then the observer shares
+            # the Bayesian agents' tree), else its mean.
+            shared = bool(np.all(accuracy_of == accuracy_of[0]))
             tree = self.public_beliefs(
                 self.members[0].log_prior,
-                float(np.mean(accuracy_of)),
+                float(accuracy_of[0] if shared else np.mean(accuracy_of)),
                 bayesian[0].tie_rule if bayesian else "coin",
             )
             observer = CascadeObserver(tree)

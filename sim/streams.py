@@ -26,6 +26,7 @@ class Component(IntEnum):
     PROTOCOL = 4
     AGENT = 5
     MODEL = 6
+    SWEEP = 7
 
 
 class Streams:

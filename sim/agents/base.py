@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.channels import ChannelOverride
 from sim.distributions import Quantity, check_support
+from sim.streams import Streams
 from sim.world import log_normalize, probabilities, signal_log_likelihood
 
 if TYPE_CHECKING:
@@ -115,8 +116,8 @@ class SocietyAgent(mesa.Agent):
         signal: The agent's private signal.
         accuracy: Accuracy of that signal.
         log_prior: Log prior over the options.
-        rng: The agent's private random stream (kept as ``agent_rng``; Mesa's ``rng`` is
-            the model's).
+        streams: The run's streams; the agent's own stream (``agent_rng``; Mesa's ``rng`` is
+            the model's) is derived from them on first use.
         params: The agent's own values of the group's sampled parameters.
         group_config: The group's configuration.
     """
@@ -136,7 +137,7 @@ class SocietyAgent(mesa.Agent):
         signal: int,
         accuracy: float,
         log_prior: np.ndarray,
-        rng: np.random.Generator,
+        streams: Streams,
         params: dict[str, float],
         group_config: GroupBase,
     ) -> None:
@@ -146,7 +147,8 @@ class SocietyAgent(mesa.Agent):
         self.signal = int(signal)
         self.accuracy = float(accuracy)
         self.log_prior = log_prior
-        self.agent_rng = rng
+        self._streams = streams
+        self._rng: np.random.Generator | None = None
         self.options = len(log_prior)
         self.choice: int | None = None
         self.heard: dict[int, Announcement] = {}
@@ -156,6 +158,14 @@ class SocietyAgent(mesa.Agent):
 
     def configure(self, params: dict[str, float], group_config: GroupBase) -> None:
         """Store kind-specific parameters. Subclasses override it."""
+
+    @property
+    def agent_rng(self) -> np.random.Generator:
+        """The agent's own random stream (tie-breaking, random choices)."""
+        if self._rng is None:
+            # Created on first use: most agents of most runs never draw a number.
+            self._rng = self._streams.agent(self.index)
+        return self._rng
 
     @property
     def belief(self) -> np.ndarray:
