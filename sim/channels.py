@@ -12,8 +12,10 @@ Every message from A to B travels on the directed channel A→B:
   router's tail drop; ``"queue"`` makes it wait, first in first out, until a message on
   that channel is delivered; its latency then starts.
 
-Messages that fall due at the same simulated time are delivered in the order they were
-sent (SimPy breaks ties between events by scheduling order), so runs are deterministic.
+Messages that fall due at the same simulated time are delivered in the order their
+transit started (SimPy breaks ties between events by scheduling order): the order they
+were sent, except that a queued message's transit starts when its slot frees. Runs are
+therefore deterministic.
 
 Settings are made for the whole network in ``[channels]`` and can be overridden per
 population group (for the messages that group's members send).

@@ -226,6 +226,11 @@ def test_cli_sweep_and_run_from(tmp_path: Path) -> None:
     alone = pl.read_parquet(tmp_path / "r" / "summary.parquet")
     assert alone["seed"].item() == row["seed"].item()
     assert alone["accuracy"].item() == row["accuracy"].item()
+    report = subprocess.run(_cli("report", str(out)), capture_output=True, text=True, timeout=120)
+    assert report.returncode == 0, report.stderr
+    html = (out / "report.html").read_text()
+    assert "cascade" in html and "world.signal_accuracy" in html
+    assert "<script src=" not in html.replace('<script src="data:', "")
     bad = subprocess.run(
         _cli("sweep", str(CASCADE), "--out", str(tmp_path / "x"), "--range", "world.options=2"),
         capture_output=True, text=True, timeout=120,
