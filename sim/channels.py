@@ -152,6 +152,12 @@ class Channels:
         rng: The channels' random stream (latencies and losses).
         deliver: Called with each message when it arrives.
         log: Where resolved messages are written, or ``None`` not to keep them.
+        halt: Asked between the messages of a broadcast delivered as one SimPy event
+            (see :meth:`broadcast`) whether the run stops there.
+
+    Attributes:
+        extra_events: Messages delivered as part of another message's SimPy event; each
+            counts as an event of the run.
     """
 
     def __init__(
@@ -161,11 +167,14 @@ class Channels:
         rng: np.random.Generator,
         deliver: Callable[[Message], None],
         log: MessageLog | None = None,
+        halt: Callable[[], bool] = lambda: False,
     ) -> None:
         self.env = env
         self.configs = list(configs)
         self.rng = rng
         self._deliver = deliver
+        self.halt = halt
+        self.extra_events = 0
         self.log = log
         self.sent = 0
         self.delivered = 0
@@ -243,7 +252,15 @@ class Channels:
         self._arrive(cast(Message, event.value))
 
     def _arrive_together(self, event: simpy.Event) -> None:
-        for message in cast(list[Message], event.value):
+        messages = cast(list[Message], event.value)
+        for j, message in enumerate(messages):
+            if j > 0:
+                # Each message counts as the event it would be on its own, and the run may
+                # stop between two of them exactly as it could between separate events;
+                # what is left then stays in transit.
+                if self.halt():
+                    return
+                self.extra_events += 1
             self._arrive(message)
 
     def _arrive(self, message: Message) -> None:

@@ -61,6 +61,12 @@ class StopConfig(BaseModel):
     max_time: float | None = Field(None, gt=0.0, description="Stop at this simulated time.")
     max_events: int | None = Field(None, ge=1, description="Stop after this many events.")
     consensus: bool = Field(False, description="Stop as soon as every agent agrees.")
+    max_stall_events: int | None = Field(
+        None,
+        ge=1,
+        description="Stop (stop_reason 'stalled') after this many events at one instant "
+        "(default: 100 per agent, at least 10,000).",
+    )
 
 
 class RecordConfig(BaseModel):

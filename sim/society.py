@@ -75,7 +75,9 @@ class Society(mesa.Model):
         super().__init__(rng=streams.generator(Component.MODEL))
         self.config = config
         self.env = simpy.Environment()
-        self.events = 0
+        self._steps = 0
+        self._instant = 0.0  # the latest simulated time, and the event count before it
+        self._before_instant = 0
         self.stop_reason: str | None = None
         self.protocol_rng = streams.generator(Component.PROTOCOL)
 
@@ -142,6 +144,7 @@ class Society(mesa.Model):
             streams.generator(Component.CHANNELS),
             self._deliver,
             self.message_log,
+            halt=self._stop_due,
         )
         self._wake_on_message = wakes_on_message(config.protocol)
 
@@ -158,6 +161,9 @@ class Society(mesa.Model):
             )
             observer = CascadeObserver(tree)
         self.recorder = Recorder(n, options, truth, config.record.interval, observer)
+        # Agents answering each other with zero latency can keep the clock at one instant
+        # forever; a run that stops advancing ends as "stalled" instead of hanging.
+        self._stall_limit = config.stop.max_stall_events or max(10_000, 100 * n)
         self._process = self.env.process(PROTOCOLS[config.protocol.kind](self, config.protocol))
         self._wall = 0.0
 
@@ -212,6 +218,26 @@ class Society(mesa.Model):
     # -- running -------------------------------------------------------------------------
 
     @property
+    def events(self) -> int:
+        """Events processed so far; every message delivery counts as one."""
+        return self._steps + self.channels.extra_events
+
+    def _stop_due(self) -> bool:
+        """Whether a stopping rule fires after the latest event (also asked between the
+        deliveries of a batch, see :class:`~sim.channels.Channels`)."""
+        stop = self.config.stop
+        if self.env.now != self._instant:
+            # The event just processed is the first at this instant.
+            self._instant, self._before_instant = self.env.now, self.events - 1
+        if stop.consensus and self.recorder.consensus:
+            self.stop_reason = "consensus"
+        elif stop.max_events is not None and self.events >= stop.max_events:
+            self.stop_reason = "max_events"
+        elif self.events - self._before_instant > self._stall_limit:
+            self.stop_reason = "stalled"
+        return self.stop_reason is not None
+
+    @property
     def finished(self) -> bool:
         """Whether the run has ended (``stop_reason`` says why)."""
         return self.stop_reason is not None
@@ -222,7 +248,7 @@ class Society(mesa.Model):
         Returns:
             Whether the run has ended.
         """
-        env, stop, recorder = self.env, self.config.stop, self.recorder
+        env, stop = self.env, self.config.stop
         started = time.perf_counter()
         while self.stop_reason is None:
             upcoming = env.peek()
@@ -236,17 +262,14 @@ class Society(mesa.Model):
                 if until > env.now:
                     env.run(until=until)
                 break
-            elif stop.max_events is not None and self.events >= stop.max_events:
-                self.stop_reason = "max_events"
             else:
+                self._steps += 1  # counted first: a batch of deliveries reads it
                 env.step()
-                self.events += 1
-                if stop.consensus and recorder.consensus:
-                    self.stop_reason = "consensus"
+                self._stop_due()
         self._wall += time.perf_counter() - started
         self.time = env.now
         if self.stop_reason is not None:
-            recorder.finish(env.now)
+            self.recorder.finish(env.now)
             self.channels.close_log()
         return self.stop_reason is not None
 

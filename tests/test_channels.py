@@ -389,6 +389,58 @@ def test_queued_message_ties_follow_transit_start() -> None:
     assert tied == [5, 4]
 
 
+# ------------------------------------------------------------- delivery granularity
+
+# A capacity no channel can reach must not change a run: every message still starts its
+# latency when sent. (It does change how the engine schedules deliveries, so these tests
+# also check that the scheduling shortcut for constant-latency, unlimited-capacity
+# broadcasts delivers the same messages at the same times in the same order.)
+UNREACHABLE = 10**9
+
+
+def comparable(result: sim.RunResult) -> dict[str, Any]:
+    """The summary without the wall-clock column (every delivery counts as one event,
+    batched or not, so ``events`` is compared too)."""
+    return {k: v for k, v in result.summary.items() if k != "wall_seconds"}
+
+
+def test_unreachable_capacity_changes_nothing() -> None:
+    channels = {"latency": 0.5, "drop": 0.1}
+    unlimited = broadcast_scenario(channels).build(1, record_events=True)
+    first = unlimited.run()
+    limited = broadcast_scenario({**channels, "capacity": UNREACHABLE}).build(1, record_events=True)
+    second = limited.run()
+    assert comparable(first) == comparable(second)
+    assert first.events.equals(second.events)
+    assert delivery_order(unlimited).equals(delivery_order(limited))
+
+
+def voter_consensus_scenario(channels: dict[str, Any]) -> sim.Scenario:
+    """30 voters announcing at t=0 with latency 0.5, stopping at the first consensus."""
+    return sim.Scenario.from_dict(
+        {
+            "world": {"signal_accuracy": 0.55},
+            "population": {"size": 30, "groups": [{"agent": "voter"}]},
+            "network": {"topology": "complete"},
+            "protocol": {"kind": "asynchronous", "wake_rate": 0.5, "wake_on_message": True},
+            "channels": channels,
+            "stop": {"max_time": 20.0, "consensus": True},
+        }
+    )
+
+
+def test_consensus_stop_is_not_delayed_by_batched_delivery() -> None:
+    """README: ``stop.consensus`` stops "as soon as every agent holds the same option"."""
+    batched = voter_consensus_scenario({"latency": 0.5}).run(seed=2, events=True)
+    single = voter_consensus_scenario({"latency": 0.5, "capacity": UNREACHABLE}).run(
+        seed=2, events=True
+    )
+    assert single.summary["stop_reason"] == "consensus"
+    assert single.summary["messages_delivered"] == 25
+    assert comparable(batched) == comparable(single)
+    assert batched.events.equals(single.events)
+
+
 # ------------------------------------------------------------------------ determinism
 
 NOISY = {
@@ -415,3 +467,20 @@ def test_different_seed_gives_different_latencies() -> None:
     assert not np.array_equal(first, second)
     # Independent draws, not a shifted or partly shared sequence.
     assert np.mean(np.isclose(first, second)) < 0.01
+
+
+@pytest.mark.parametrize("max_events", [1, 5, 17, 40])
+def test_max_events_counts_every_delivery_as_an_event(max_events: int) -> None:
+    """Batched delivery of a constant-latency broadcast stops after exactly as many
+    events, with exactly the same deliveries, as one event per message."""
+    stop = {"max_events": max_events}
+    batched = broadcast_scenario({"latency": 0.5}, population={"size": 12}, stop=stop)
+    single = broadcast_scenario(
+        {"latency": 0.5, "capacity": UNREACHABLE}, population={"size": 12}, stop=stop
+    )
+    a = batched.run(seed=1, events=True)
+    b = single.run(seed=1, events=True)
+    assert a.summary["events"] == b.summary["events"] == max_events
+    assert a.summary["stop_reason"] == "max_events"
+    assert a.summary["messages_delivered"] == b.summary["messages_delivered"]
+    assert a.events.equals(b.events)

@@ -134,3 +134,31 @@ def test_step_advances_one_unit_of_time(make_scenario) -> None:  # type: ignore[
         society.step()
     assert society.finished
     assert society.recorder.acted == 5
+
+
+def test_instant_oscillation_ends_as_stalled(make_scenario) -> None:  # type: ignore[no-untyped-def]
+    """Conformists answering each other with zero latency flip forever at time 0; the run
+    ends as 'stalled' after the configured number of events at one instant."""
+    scenario = make_scenario(
+        population={"size": 200, "groups": [{"agent": "social", "weight": 0.8}]},
+        network={"topology": "watts_strogatz", "k": 6, "p": 0.1},
+        protocol={"kind": "asynchronous", "wake_rate": 0.5},
+        stop={"max_time": 30.0, "max_stall_events": 5000},
+    )
+    summary = scenario.run(seed=3).summary
+    assert summary["stop_reason"] == "stalled"
+    assert summary["sim_time"] == 0.0
+    assert summary["events"] == 5001  # one more than allowed at one instant
+
+
+def test_busy_instants_followed_by_progress_do_not_stall(make_scenario) -> None:  # type: ignore[no-untyped-def]
+    """The stall count restarts whenever the clock advances: many events in total, few at
+    any one instant, is a normal run."""
+    scenario = make_scenario(
+        population={"size": 30},
+        protocol={"kind": "rounds", "rounds": 40},
+        stop={"max_stall_events": 1000},
+    )
+    summary = scenario.run(seed=1).summary
+    assert summary["events"] > 30 * 29 * 40
+    assert summary["stop_reason"] == "completed"

@@ -208,6 +208,29 @@ def test_resume_after_kill_completes_exactly_once(tmp_path: Path) -> None:
     assert _comparable(frame).equals(_comparable(clean))
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    command = _cli(
+        "sweep", str(CASCADE), "--out", str(out), "--replicates", "600", "--workers", "2"
+    )
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not list((out / "runs").glob("part-*.parquet")):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    saved = pl.read_parquet(out / "runs" / "*.parquet")
+    assert 0 < saved.height < 600
+    assert subprocess.run(command, capture_output=True, timeout=300).returncode == 0
+    assert pl.read_parquet(out / "runs" / "*.parquet")["run_id"].sort().to_list() == list(
+        range(600)
+    )
+
+
 def test_cli_sweep_and_run_from(tmp_path: Path) -> None:
     out = tmp_path / "s"
     done = subprocess.run(
