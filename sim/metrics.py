@@ -11,21 +11,23 @@ Main entry points: :func:`accuracy`, :func:`plurality`, :func:`entropy_bits`,
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import numpy as np
 import polars as pl
 
 
-def entropy_bits(counts: np.ndarray) -> float:
+def entropy_bits(counts: Sequence[float] | np.ndarray) -> float:
     """Shannon entropy (bits) of the distribution given by non-negative ``counts``.
 
     Returns 0.0 for an empty or single-option distribution.
     """
-    counts = np.asarray(counts, dtype=float)
-    total = counts.sum()
+    values = [float(c) for c in counts if c > 0]
+    total = sum(values)
     if total <= 0:
         return 0.0
-    p = counts[counts > 0] / total
-    return float(-(p * np.log2(p)).sum()) + 0.0
+    return -sum(c / total * math.log2(c / total) for c in values) + 0.0
 
 
 def accuracy(choices: np.ndarray, truth: int) -> float:

@@ -216,7 +216,13 @@ class SocietyAgent(mesa.Agent):
     def _choose(self, scores: np.ndarray, preferred: Sequence[int | None]) -> bool:
         """Set ``choice`` to the best of ``scores``; ties keep ``preferred`` options."""
         previous = self.choice
-        self.choice = break_tie(tied_best(scores), preferred, self.agent_rng)
+        candidates = tied_best(scores)
+        # The agent's stream is only created (and drawn from) for a real tie.
+        self.choice = (
+            int(candidates[0])
+            if len(candidates) == 1
+            else break_tie(candidates, preferred, self.agent_rng)
+        )
         return self.choice != previous
 
     def __repr__(self) -> str:
