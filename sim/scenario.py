@@ -68,10 +68,14 @@ def format_validation_error(error: ValidationError, source: str) -> str:
     inputs: dict[str, Any] = {}
     for item in error.errors():
         path = _key_path(item["loc"])
+        if item["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            # The error is about the tag key itself (agent, topology, kind, dist).
+            tag = str(item.get("ctx", {}).get("discriminator", "")).strip("'")
+            path = f"{path}.{tag}" if tag and path != "(top level)" else tag or path
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
             message = "unknown key (check the spelling; see the README's scenario reference)"
-        elif item["type"] == "missing":
+        elif item["type"] in ("missing", "union_tag_not_found"):
             message = "required key is missing"
         by_path.setdefault(path, [])
         if message not in by_path[path]:
@@ -92,7 +96,9 @@ def format_validation_error(error: ValidationError, source: str) -> str:
                 '{ dist = "uniform", low = 0.6, high = 0.8 }'
             ]
         got = f" (got {inputs[path]!r})" if path in inputs else ""
-        lines.append(f"{source}: {path}: {' or '.join(messages)}{got}")
+        # Whole-scenario rules name their keys in the message itself.
+        where = "" if path == "(top level)" else f"{path}: "
+        lines.append(f"{source}: {where}{' or '.join(messages)}{got}")
     return "\n".join(lines)
 
 

@@ -112,7 +112,7 @@ SCENARIO_ERRORS: dict[str, Case] = {
             (": world.options: ", "valid integer", "'two'"),
             (": world.signal_accuracy: ", "probability in [0, 1]", "1.5"),
             (": population.groups.0.tie_rul: ", "unknown key"),
-            (": population.groups.1: ", "'oracle'", "'agent'", "'bayesian'", "'voter'"),
+            (": population.groups.1.agent: ", "'oracle'", "'bayesian'", "'voter'"),
             (": channels.drop: ", "greater than or equal to 0", "-0.1"),
         ),
     ),

@@ -95,7 +95,7 @@ def test_override_is_type_checked_like_the_file() -> None:
         ({"channels": {"latency": {"dist": "normal", "mean": 1, "sd": 1}}},
          "channels.latency: must be a delay"),
         ({"protocol": {"kind": "asynchronous"}}, "never ends by itself"),
-        ({"protocol": {"kind": "gossip"}}, "protocol: Input tag 'gossip'"),
+        ({"protocol": {"kind": "gossip"}}, "protocol.kind: Input tag 'gossip'"),
         ({"network": {"topology": "lattice", "k": 4, "p": 0.1}}, "network.p: unknown key"),
         ({"network": {"topology": "regular", "degree": 3}, "population": {"size": 5}},
          "network.degree"),
