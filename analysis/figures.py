@@ -195,6 +195,7 @@ def metric_vs_parameter(
                 y=banded[high].to_list() + banded[low].to_list()[::-1],
                 fill="toself",
                 fillcolor=_rgba(hue, 0.18),
+                mode="lines",  # plotly's default adds markers on short traces
                 line={"width": 0},
                 hoverinfo="skip",
                 showlegend=False,
@@ -277,8 +278,10 @@ def phase_diagram(
     figure = go.Figure(heatmap)
     title = title or f"{label(metric)} over {label(x)} and {label(y)}"
     figure.update_layout(template=TEMPLATE, title={"text": title})
-    figure.update_xaxes(title_text=label(x))
-    figure.update_yaxes(title_text=label(y))
+    # A swept grid is a set of settings, not a continuum: one equal cell per value (a
+    # numeric axis would stretch cells by the gaps between values).
+    figure.update_xaxes(title_text=label(x), type="category" if len(xs) <= 30 else None)
+    figure.update_yaxes(title_text=label(y), type="category" if len(ys) <= 30 else None)
     return figure
 
 
