@@ -289,7 +289,8 @@ def validate(
             "exact" if row.std_error == 0 else f"{row.std_error:.4f}",
             f"{row.z:.1e}" if row.std_error == 0 else f"{row.z:.2f}",
         )
-    console.print(table, width=max(console.width, 110))
+    # Wide enough for one line per row, even when stdout is not a terminal (make demo).
+    Console(width=max(console.width, 120)).print(table)
 
 
 def main(argv: list[str] | None = None) -> None:
