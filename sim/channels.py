@@ -216,9 +216,7 @@ class Channels:
             if lost is not None and lost[j]:
                 self._drop(message, "loss")
             elif together is not None:
-                self._pending[message.receiver] = self._pending.get(message.receiver, 0) + 1
-                if self.log is not None:
-                    self._unresolved[message.id] = message
+                self._enter(message)
                 together.append(message)
             else:
                 self._admit(message, config)
@@ -233,18 +231,20 @@ class Channels:
                 if config.overflow == "drop":
                     self._drop(message, "capacity")
                     return
-                self._pending[message.receiver] = self._pending.get(message.receiver, 0) + 1
+                self._enter(message)
                 self._waiting.setdefault(key, deque()).append(message)
-                if self.log is not None:
-                    self._unresolved[message.id] = message
                 return
             self._in_transit[key] = self._in_transit.get(key, 0) + 1
-        self._pending[message.receiver] = self._pending.get(message.receiver, 0) + 1
+        self._enter(message)
         self._start(message)
 
-    def _start(self, message: Message) -> None:
+    def _enter(self, message: Message) -> None:
+        """Count a message as in transit to its receiver (queued or travelling)."""
+        self._pending[message.receiver] = self._pending.get(message.receiver, 0) + 1
         if self.log is not None:
             self._unresolved[message.id] = message
+
+    def _start(self, message: Message) -> None:
         transit = self.env.timeout(message.latency, message)
         transit.callbacks.append(self._arrive_one)
 

@@ -24,9 +24,12 @@ import numpy as np
 import tomli_w
 from pydantic import ValidationError
 
+from sim.agents import AGENT_KINDS
 from sim.config import ScenarioConfig
+from sim.distributions import DIST_TAGS
 from sim.errors import ScenarioError
-from sim.network import RANDOM_TOPOLOGIES, build_graph, population_size
+from sim.network import RANDOM_TOPOLOGIES, TOPOLOGIES, build_graph, population_size
+from sim.protocols import PROTOCOLS
 from sim.results import RunResult
 
 if TYPE_CHECKING:
@@ -36,14 +39,8 @@ if TYPE_CHECKING:
 # name of a plain union member; they are not keys a user wrote, so they are removed from
 # the key paths shown in messages. A tag is never the last part of a location (a key of
 # that member follows it), which tells the agent kind "threshold" from the key
-# "threshold".
-_TAGS = {
-    "bayesian", "social", "degroot", "threshold", "voter", "stubborn",
-    "sequential", "asynchronous", "rounds",
-    "constant", "uniform", "exponential", "lognormal", "normal", "beta",
-    "complete", "empty", "cycle", "star", "wheel", "lattice", "regular", "erdos_renyi",
-    "watts_strogatz", "barabasi_albert", "tree", "sbm", "file",
-}  # fmt: skip
+# "threshold". The tags are the registries' own names, so a new kind is covered.
+_TAGS = {*AGENT_KINDS, *PROTOCOLS, *TOPOLOGIES, *DIST_TAGS}
 _TYPE_NAMES = {"float", "int", "str", "bool", "none", "list", "tuple"}
 
 

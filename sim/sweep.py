@@ -595,12 +595,10 @@ def sweep(
     if executor == "local" and workers == 1:
         executor = "serial"
     batches = plan_batches(todo, workers, scenario, plan, types, timeseries)
-    finished = len(done)
-    bar = _progress(progress, plan.total, finished)
+    bar = _progress(progress, plan.total, len(done))
     try:
         for result in EXECUTORS[executor](batches, workers, scheduler):
             store.write(result)
-            finished += result.runs.height
             if bar is not None:
                 bar.advance(result.runs.height)
     except KeyboardInterrupt:
