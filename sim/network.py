@@ -4,18 +4,24 @@ A scenario's ``[network]`` table picks a topology (``topology = "watts_strogatz"
 ``k = 4``, ``p = 0.1``, ...) or loads one from a file. Each topology is a frozen pydantic
 model; :data:`NetworkConfig` is their tagged union, discriminated by ``topology``.
 
-:func:`build_graph` turns a config and a population size into a ``networkx.DiGraph`` on
-nodes ``0..n-1`` in which an arc ``u -> v`` means that ``v`` observes ``u`` (messages flow
-from ``u`` to ``v``). Undirected topologies become both arcs of every edge, so the rest
-of the simulator only ever sees directed graphs. Every random choice is seeded from the
-generator passed in, so the same generator state always yields the same graph.
+:func:`build_adjacency` turns a config and a population size into CSR arrays (an
+:class:`~sim.adjacency.Adjacency`) on nodes ``0..n-1`` in which an arc ``u -> v`` means
+that ``v`` observes ``u`` (messages flow from ``u`` to ``v``); the generators of
+:mod:`sim.adjacency` build them directly, so a million-node network takes seconds.
+Undirected topologies become both arcs of every edge, so the rest of the simulator only
+ever sees directed graphs. :func:`build_graph` gives the same graph as a
+``networkx.DiGraph`` for the SimPy engine. Every random choice is seeded from the
+generator passed in, so the same generator state always yields the same graph, in both
+forms.
 
-Main entry points: :data:`NetworkConfig`, :data:`TOPOLOGIES`, :func:`build_graph` and
-:func:`file_node_count` (so a population's size can default to a network file's size).
+Main entry points: :data:`NetworkConfig`, :data:`TOPOLOGIES`, :func:`build_adjacency`,
+:func:`build_graph`, :func:`out_neighbors` and :func:`file_node_count` (so a
+population's size can default to a network file's size).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
@@ -27,6 +33,8 @@ import networkx as nx
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from sim import adjacency
+from sim.adjacency import Adjacency
 from sim.errors import ScenarioError
 
 TOPOLOGIES: tuple[str, ...] = (
@@ -112,7 +120,9 @@ class LatticeNetwork(_NetworkBase):
 
 
 class RegularNetwork(_NetworkBase):
-    """Uniformly random graph in which every node has exactly ``degree`` neighbours."""
+    """Random graph in which every node has exactly ``degree`` neighbours (approximately
+    uniform: networkx's ``random_regular_graph`` algorithm, see
+    :func:`sim.adjacency.random_regular`)."""
 
     topology: Literal["regular"] = "regular"
     degree: int = Field(ge=0, description="Neighbours per node; population * degree even.")
@@ -218,7 +228,8 @@ NetworkConfig = Annotated[
 
 
 # ------------------------------------------------------------------------ generators
-# Each returns a networkx graph (directed or not) on nodes 0..n-1; build_graph converts.
+# Each checks its parameters with a user-facing message, then builds the CSR arrays with
+# a generator of sim.adjacency (looked up on the module, so tests can replace one).
 
 
 def _need(ok: bool, message: str) -> None:
@@ -230,40 +241,24 @@ def _check_probability(key: str, value: float) -> None:
     _need(0 <= value <= 1, f"{key} = {value}: must be a probability in [0, 1]")
 
 
-def _complete(n: int, directed: bool) -> nx.Graph:
-    return nx.complete_graph(n, create_using=nx.DiGraph if directed else nx.Graph)
-
-
-def _cycle(n: int, directed: bool) -> nx.Graph:
-    graph = nx.DiGraph() if directed else nx.Graph()
-    graph.add_nodes_from(range(n))
-    # A ring of one node would be a self-loop: an agent observing itself.
-    if n >= 2:
-        graph.add_edges_from((i, (i + 1) % n) for i in range(n))
-    return graph
-
-
-def _star(n: int, directed: bool) -> nx.Graph:
-    graph = nx.DiGraph() if directed else nx.Graph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from((0, leaf) for leaf in range(1, n))
-    return graph
-
-
 def _check_ring_k(n: int, k: int) -> None:
     _need(k >= 2, f"network.k = {k}: must be at least 2 (k/2 neighbours on each side)")
     _need(k % 2 == 0, f"network.k = {k}: must be even (k/2 neighbours on each side)")
     _need(k < n, f"network.k = {k}: must be less than population.size = {n}")
 
 
-def _watts_strogatz(n: int, k: int, p: float, seed: int) -> nx.Graph:
-    # Checked here because networkx silently uses k-1 for odd k and a complete graph for k = n.
+def _lattice(n: int, k: int) -> Adjacency:
+    _check_ring_k(n, k)
+    return adjacency.ring_lattice(n, k)
+
+
+def _watts_strogatz(n: int, k: int, p: float, rng: np.random.Generator) -> Adjacency:
     _check_ring_k(n, k)
     _check_probability("network.p", p)
-    return nx.watts_strogatz_graph(n, k, p, seed=seed)
+    return adjacency.watts_strogatz(n, k, p, rng)
 
 
-def _regular(n: int, degree: int, seed: int) -> nx.Graph:
+def _regular(n: int, degree: int, rng: np.random.Generator) -> Adjacency:
     _need(degree >= 0, f"network.degree = {degree}: must be at least 0")
     _need(degree < n, f"network.degree = {degree}: must be less than population.size = {n}")
     _need(
@@ -271,7 +266,7 @@ def _regular(n: int, degree: int, seed: int) -> nx.Graph:
         f"network.degree = {degree}: population.size * degree must be even "
         f"(got {n} * {degree} = {n * degree}); change the degree or the population size",
     )
-    return nx.random_regular_graph(degree, n, seed=seed)
+    return adjacency.random_regular(n, degree, rng)
 
 
 def _er_probability(n: int, p: float | None, mean_degree: float | None) -> float:
@@ -290,28 +285,15 @@ def _er_probability(n: int, p: float | None, mean_degree: float | None) -> float
     return mean_degree / (n - 1) if n > 1 else 0.0
 
 
-def _erdos_renyi(n: int, p: float, directed: bool, seed: int) -> nx.Graph:
-    # fast_gnp samples the same G(n, p) distribution as gnp_random_graph in O(n + edges)
-    # rather than O(n^2), which matters for large sparse populations.
-    return nx.fast_gnp_random_graph(n, p, seed=seed, directed=directed)
-
-
-def _barabasi_albert(n: int, m: int, seed: int) -> nx.Graph:
+def _barabasi_albert(n: int, m: int, rng: np.random.Generator) -> Adjacency:
     _need(m >= 1, f"network.m = {m}: must be at least 1")
     _need(m < n, f"network.m = {m}: must be less than population.size = {n}")
-    return nx.barabasi_albert_graph(n, m, seed=seed)
+    return adjacency.barabasi_albert(n, m, rng)
 
 
-def _tree(n: int, branching: int, directed: bool) -> nx.Graph:
+def _tree(n: int, branching: int, directed: bool) -> Adjacency:
     _need(branching >= 1, f"network.branching = {branching}: must be at least 1")
-    tree = nx.full_rary_tree(branching, n)
-    if not directed:
-        return tree
-    # full_rary_tree numbers nodes breadth-first, so a parent always has the smaller label.
-    graph = nx.DiGraph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from((min(u, v), max(u, v)) for u, v in tree.edges())
-    return graph
+    return adjacency.full_tree(n, branching, directed=directed)
 
 
 def _block_sizes(n: int, communities: int | None, sizes: list[int] | None) -> list[int]:
@@ -339,11 +321,10 @@ def _block_sizes(n: int, communities: int | None, sizes: list[int] | None) -> li
     return [base + 1] * extra + [base] * (communities - extra)
 
 
-def _sbm(sizes: list[int], p_in: float, p_out: float, seed: int) -> nx.Graph:
+def _sbm(sizes: list[int], p_in: float, p_out: float, rng: np.random.Generator) -> Adjacency:
     _check_probability("network.p_in", p_in)
     _check_probability("network.p_out", p_out)
-    probs = [[p_in if i == j else p_out for j in range(len(sizes))] for i in range(len(sizes))]
-    return nx.stochastic_block_model(sizes, probs, seed=seed)
+    return adjacency.stochastic_block_model(sizes, p_in, p_out, rng)
 
 
 # ----------------------------------------------------------------------------- files
@@ -455,7 +436,7 @@ def file_node_count(config: FileNetwork, base_dir: Path | None = None) -> int:
     return int(graph.number_of_nodes())
 
 
-def _file(config: FileNetwork, n: int, base_dir: Path | None) -> nx.Graph:
+def _file(config: FileNetwork, n: int, base_dir: Path | None) -> Adjacency:
     path, graph = _read_file(config, base_dir)
     count = graph.number_of_nodes()
     _need(
@@ -463,7 +444,7 @@ def _file(config: FileNetwork, n: int, base_dir: Path | None) -> nx.Graph:
         f"network.path = {config.path!r}: {path} has {count} nodes but population.size = "
         f"{n}; population.size must match the file's node count",
     )
-    return graph
+    return Adjacency.from_networkx(graph, n)
 
 
 # --------------------------------------------------------------------------- builder
@@ -472,67 +453,52 @@ def _file(config: FileNetwork, n: int, base_dir: Path | None) -> nx.Graph:
 @dataclass(frozen=True)
 class _Request:
     n: int
-    seed: int
+    rng: np.random.Generator  # seeded from the one integer drawn from the caller's generator
     base_dir: Path | None
 
 
 # Entries unpack their own config type, hence Any; each forwards to a generator above.
-_GENERATORS: dict[str, Callable[[Any, _Request], nx.Graph]] = {
-    "complete": lambda c, r: _complete(r.n, c.directed),
-    "empty": lambda c, r: nx.empty_graph(r.n),
-    "cycle": lambda c, r: _cycle(r.n, c.directed),
-    "star": lambda c, r: _star(r.n, c.directed),
-    "wheel": lambda c, r: nx.wheel_graph(r.n),
-    "lattice": lambda c, r: _watts_strogatz(r.n, c.k, 0.0, r.seed),
-    "regular": lambda c, r: _regular(r.n, c.degree, r.seed),
-    "erdos_renyi": lambda c, r: _erdos_renyi(
-        r.n, _er_probability(r.n, c.p, c.mean_degree), c.directed, r.seed
+_GENERATORS: dict[str, Callable[[Any, _Request], Adjacency]] = {
+    "complete": lambda c, r: adjacency.complete(r.n),
+    "empty": lambda c, r: adjacency.empty(r.n),
+    "cycle": lambda c, r: adjacency.cycle(r.n, directed=c.directed),
+    "star": lambda c, r: adjacency.star(r.n, directed=c.directed),
+    "wheel": lambda c, r: adjacency.wheel(r.n),
+    "lattice": lambda c, r: _lattice(r.n, c.k),
+    "regular": lambda c, r: _regular(r.n, c.degree, r.rng),
+    "erdos_renyi": lambda c, r: adjacency.erdos_renyi(
+        r.n, _er_probability(r.n, c.p, c.mean_degree), r.rng, directed=c.directed
     ),
-    "watts_strogatz": lambda c, r: _watts_strogatz(r.n, c.k, c.p, r.seed),
-    "barabasi_albert": lambda c, r: _barabasi_albert(r.n, c.m, r.seed),
+    "watts_strogatz": lambda c, r: _watts_strogatz(r.n, c.k, c.p, r.rng),
+    "barabasi_albert": lambda c, r: _barabasi_albert(r.n, c.m, r.rng),
     "tree": lambda c, r: _tree(r.n, c.branching, c.directed),
-    "sbm": lambda c, r: _sbm(_block_sizes(r.n, c.communities, c.sizes), c.p_in, c.p_out, r.seed),
+    "sbm": lambda c, r: _sbm(_block_sizes(r.n, c.communities, c.sizes), c.p_in, c.p_out, r.rng),
     "file": lambda c, r: _file(c, r.n, r.base_dir),
 }
 
 
-def _to_digraph(graph: nx.Graph, n: int) -> nx.DiGraph:
-    out = nx.DiGraph()
-    out.add_nodes_from((v, dict(graph.nodes[v])) for v in range(n))
-    symmetric = not graph.is_directed()
-    for u, v, data in graph.edges(data=True):
-        # Observing oneself would double-count one's own signal.
-        if u == v:
-            continue
-        attrs = {"weight": data["weight"]} if "weight" in data else {}
-        out.add_edge(u, v, **attrs)
-        if symmetric:
-            out.add_edge(v, u, **attrs)
-    return out
-
-
-def build_graph(
+def build_adjacency(
     config: NetworkConfig,
     n: int,
     rng: np.random.Generator,
     base_dir: Path | None = None,
-) -> nx.DiGraph:
-    """Build the observation network of a population of ``n`` agents.
+) -> Adjacency:
+    """Build the observation network of a population of ``n`` agents as CSR arrays.
 
     Args:
         config: The ``[network]`` table.
-        n: Population size; the graph's nodes are ``0..n-1`` in that order.
-        rng: Source of all randomness. Exactly one integer is drawn from it (the seed
-            handed to networkx), whatever the topology.
+        n: Population size; the nodes are ``0..n-1`` in that order.
+        rng: Source of all randomness. Exactly one integer is drawn from it, whatever the
+            topology; it seeds the generator that the topology draws from.
         base_dir: Folder that a relative ``network.path`` is resolved against (the
             scenario file's folder); the current directory when ``None``.
 
     Returns:
-        A directed graph in which an arc ``u -> v`` means ``v`` observes ``u``. Undirected
-        topologies have both arcs of every edge. Arcs carry a ``weight`` attribute only
-        when a file gave one; nodes read from a file keep their original label as
-        attribute ``label``, and SBM nodes their block index as ``block``. Self-loops are
-        dropped.
+        The arcs ``u -> v`` (``v`` observes ``u``); undirected topologies have both arcs of
+        every edge, and there are no self-loops. ``weights`` is set only when a file gave
+        a weight to some edge (then arcs without one weigh 1.0); file nodes keep their
+        original label as node attribute ``label``, and SBM nodes their block index as
+        ``block``.
 
     Raises:
         ScenarioError: ``n < 1``, ``directed = true`` for a topology without a natural
@@ -544,15 +510,37 @@ def build_graph(
         f"network.directed = true is not supported for topology {config.topology!r}; "
         f"it is supported for: {', '.join(DIRECTED_TOPOLOGIES)}",
     )
-    request = _Request(n=n, seed=int(rng.integers(2**63)), base_dir=base_dir)
+    seed = int(rng.integers(2**63))
+    request = _Request(n=n, rng=np.random.default_rng(seed), base_dir=base_dir)
     try:
-        graph = _GENERATORS[config.topology](config, request)
+        return _GENERATORS[config.topology](config, request)
     except nx.NetworkXError as exc:
         raise ScenarioError(
             f"network.topology = {config.topology!r}: cannot build the graph with "
             f"population.size = {n}: {exc}"
         ) from exc
-    return _to_digraph(graph, n)
+
+
+def build_graph(
+    config: NetworkConfig,
+    n: int,
+    rng: np.random.Generator,
+    base_dir: Path | None = None,
+) -> nx.DiGraph:
+    """Build the observation network as a ``networkx.DiGraph``: the graph of
+    :func:`build_adjacency` (same arguments, same random draws), via
+    :meth:`~sim.adjacency.Adjacency.to_networkx`.
+
+    Returns:
+        A directed graph on nodes ``0..n-1`` in which an arc ``u -> v`` means ``v``
+        observes ``u``, with arc attribute ``weight`` and node attributes ``label`` and
+        ``block`` as described in :func:`build_adjacency`. The arrays it came from are
+        kept as ``graph.graph["adjacency"]``.
+
+    Raises:
+        ScenarioError: As :func:`build_adjacency`.
+    """
+    return build_adjacency(config, n, rng, base_dir).to_networkx()
 
 
 def population_size(config: Any, base_dir: Path | None = None) -> int:
@@ -569,17 +557,37 @@ def population_size(config: Any, base_dir: Path | None = None) -> int:
     return file_node_count(config.network, base_dir)
 
 
+def _arrays_of(graph: nx.DiGraph) -> Adjacency | None:
+    """The CSR arrays a graph was made from, if it still has exactly their size."""
+    arrays = graph.graph.get("adjacency")
+    if (
+        isinstance(arrays, Adjacency)
+        and arrays.n == graph.number_of_nodes()
+        and arrays.n_arcs == graph.number_of_edges()
+    ):
+        return arrays
+    return None
+
+
 def out_neighbors(graph: nx.DiGraph) -> list[np.ndarray]:
-    """Each node's successors (the agents who observe it), as integer arrays.
+    """Each node's successors (the agents who observe it), as ``int64`` arrays.
 
     Computed once per graph and kept in ``graph.graph``, since a fixed topology's graph is
-    shared by every run of a scenario.
+    shared by every run of a scenario. A graph made by :func:`build_graph` is read from its
+    CSR arrays (rows in ascending order) rather than walked.
     """
     cached = graph.graph.get("out_neighbors")
     if cached is None:
-        cached = [
-            np.fromiter(graph.successors(v), dtype=np.int64) for v in range(graph.number_of_nodes())
-        ]
+        arrays = _arrays_of(graph)
+        if arrays is not None:
+            receivers = arrays.indices.astype(np.int64)
+            bounds = arrays.indptr.tolist()
+            cached = [receivers[lo:hi] for lo, hi in itertools.pairwise(bounds)]
+        else:
+            cached = [
+                np.fromiter(graph.successors(v), dtype=np.int64)
+                for v in range(graph.number_of_nodes())
+            ]
         graph.graph["out_neighbors"] = cached
     return cast(list[np.ndarray], cached)
 
@@ -588,5 +596,10 @@ def has_weights(graph: nx.DiGraph) -> bool:
     """Whether any arc carries a ``weight`` (cached in ``graph.graph`` like
     :func:`out_neighbors`)."""
     if "weighted" not in graph.graph:
-        graph.graph["weighted"] = any("weight" in d for _, _, d in graph.edges(data=True))
+        arrays = _arrays_of(graph)
+        graph.graph["weighted"] = (
+            arrays.weights is not None
+            if arrays is not None
+            else any("weight" in d for _, _, d in graph.edges(data=True))
+        )
     return bool(graph.graph["weighted"])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
+from sim import adjacency
 from sim.errors import ScenarioError
 from sim.network import (
     DIRECTED_TOPOLOGIES,
@@ -21,6 +22,8 @@ from sim.network import (
     TreeNetwork,
     build_graph,
     file_node_count,
+    has_weights,
+    out_neighbors,
 )
 
 ADAPTER: TypeAdapter[Any] = TypeAdapter(NetworkConfig)
@@ -203,6 +206,40 @@ def test_single_node_topologies() -> None:
         graph = build(config(name), n=1)
         assert list(graph.nodes) == [0]
         assert graph.number_of_edges() == 0
+
+
+# ------------------------------------------------------------ cached per-node arrays
+
+
+@pytest.mark.parametrize("name", TOPOLOGIES)
+def test_out_neighbors_reads_the_arrays_like_the_graph(name: str, ring_dir: Path) -> None:
+    graph = build(config(name, **TABLES[name]), base_dir=ring_dir)
+    assert "adjacency" in graph.graph
+    fast = out_neighbors(graph)
+    assert out_neighbors(graph) is fast  # cached
+    plain = nx.DiGraph()
+    plain.add_nodes_from(graph)
+    plain.add_edges_from(graph.edges)
+    slow = out_neighbors(plain)  # no arrays: walks the graph
+    assert len(fast) == N
+    for v in range(N):
+        assert fast[v].dtype == np.int64
+        assert fast[v].tolist() == sorted(graph.successors(v)) == sorted(slow[v].tolist())
+
+
+def test_out_neighbors_ignores_arrays_of_a_modified_graph() -> None:
+    graph = build(config("cycle", directed=True), n=5)
+    graph.add_edge(0, 3)
+    assert out_neighbors(graph)[0].tolist() == [1, 3]
+
+
+def test_has_weights(tmp_path: Path) -> None:
+    (tmp_path / "net.txt").write_text("a b 2\nb c\n")
+    assert has_weights(build(config("file", path="net.txt"), n=3, base_dir=tmp_path))
+    assert not has_weights(build(config("cycle"), n=3))
+    plain = nx.DiGraph()
+    plain.add_edge(0, 1, weight=0.5)
+    assert has_weights(plain)
 
 
 # -------------------------------------------------------------------------- seeding
@@ -430,7 +467,7 @@ def test_networkx_errors_become_scenario_errors(monkeypatch: pytest.MonkeyPatch)
     def broken(n: int) -> nx.Graph:
         raise nx.NetworkXError("boom")
 
-    monkeypatch.setattr(nx, "wheel_graph", broken)
+    monkeypatch.setattr(adjacency, "wheel", broken)
     with pytest.raises(ScenarioError, match=r"network.topology = 'wheel'.*boom"):
         build(config("wheel"), n=5)
 
@@ -445,11 +482,12 @@ def test_edge_list_whitespace_weights_and_comments(tmp_path: Path) -> None:
     )
     graph = build(config("file", path="net.txt"), n=3, base_dir=tmp_path)
     assert [graph.nodes[v]["label"] for v in range(3)] == ["bob", "alice", "carol"]
+    # Once any edge has a weight, every arc has one: 1.0 where the file gave none.
     assert dict(graph.edges.items()) == {
         (0, 1): {"weight": 0.5},
         (1, 0): {"weight": 0.5},
-        (1, 2): {},
-        (2, 1): {},
+        (1, 2): {"weight": 1.0},
+        (2, 1): {"weight": 1.0},
         (2, 0): {"weight": 2.0},
         (0, 2): {"weight": 2.0},
     }
@@ -461,7 +499,7 @@ def test_edge_list_comma_separated_directed(tmp_path: Path) -> None:
     assert [graph.nodes[v]["label"] for v in range(3)] == ["7", "3", "9"]
     assert dict(graph.edges.items()) == {
         (0, 1): {"weight": 1.5},
-        (1, 2): {},
+        (1, 2): {"weight": 1.0},
         (2, 0): {"weight": 0.0},
     }
 
@@ -493,7 +531,7 @@ def test_graphml_directed_wins_over_flag(tmp_path: Path) -> None:
     _write_graphml(tmp_path / "g.graphml", directed=True)
     graph = build(config("file", path="g.graphml", directed=False), n=3, base_dir=tmp_path)
     assert [graph.nodes[v]["label"] for v in range(3)] == ["x", "m", "a"]
-    assert dict(graph.edges.items()) == {(2, 0): {"weight": 0.25}, (1, 2): {}}
+    assert dict(graph.edges.items()) == {(2, 0): {"weight": 0.25}, (1, 2): {"weight": 1.0}}
 
 
 def test_graphml_undirected_is_symmetric(tmp_path: Path) -> None:
@@ -502,8 +540,8 @@ def test_graphml_undirected_is_symmetric(tmp_path: Path) -> None:
     assert dict(graph.edges.items()) == {
         (2, 0): {"weight": 0.25},
         (0, 2): {"weight": 0.25},
-        (1, 2): {},
-        (2, 1): {},
+        (1, 2): {"weight": 1.0},
+        (2, 1): {"weight": 1.0},
     }
 
 
