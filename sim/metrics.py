@@ -11,23 +11,22 @@ Main entry points: :func:`accuracy`, :func:`plurality`, :func:`entropy_bits`,
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
+
+from sim import rules
 
 
 def entropy_bits(counts: Sequence[float] | np.ndarray) -> float:
     """Shannon entropy (bits) of the distribution given by non-negative ``counts``.
 
-    Returns 0.0 for an empty or single-option distribution.
+    Returns 0.0 for an empty or single-option distribution (the kernel is
+    :func:`sim.rules.entropy_bits`, which both engines call).
     """
-    values = [float(c) for c in counts if c > 0]
-    total = sum(values)
-    if total <= 0:
-        return 0.0
-    return -sum(c / total * math.log2(c / total) for c in values) + 0.0
+    return float(rules.entropy_bits(np.asarray(counts, dtype=np.float64)))
 
 
 def accuracy(choices: np.ndarray, truth: int) -> float:
@@ -76,6 +75,77 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "events": pl.Int64(),
     "sim_time": pl.Float64(),
     "stop_reason": pl.String(),
+    "engine": pl.String(),
     "wall_seconds": pl.Float64(),
 }
 """Columns of the summary row, in order, with their types."""
+
+
+def summary_row(
+    *,
+    scenario: str,
+    seed: int,
+    choices: np.ndarray,
+    beliefs: np.ndarray,
+    truth: int,
+    consensus_time: float | None,
+    cascade_action: int | Literal["undefined"] | None,
+    cascade_onset: int | None,
+    announcements: int,
+    herding: int,
+    first_option: int | None,
+    sent: int,
+    delivered: int,
+    dropped: int,
+    events: int,
+    sim_time: float,
+    stop_reason: str | None,
+    engine: str,
+    wall_seconds: float,
+) -> dict[str, Any]:
+    """The summary row of a run, from what either engine has at its end.
+
+    Args:
+        choices: Final choice per agent (``-1``: none).
+        beliefs: ``(n, K)`` final beliefs.
+        cascade_action: The cascade observer's action at the end (``None``: no cascade),
+            or ``"undefined"`` when the protocol has no observer.
+        first_option: Option of the first announcement of the run.
+
+    Returns:
+        One value per column of :data:`SUMMARY_SCHEMA`, in order.
+    """
+    options = beliefs.shape[1]
+    winner = plurality(choices, options)
+    cascade: str | None = None
+    if cascade_action != "undefined":
+        cascade = (
+            "none" if cascade_action is None else "correct" if cascade_action == truth else "wrong"
+        )
+    row: dict[str, Any] = {
+        "scenario": scenario,
+        "seed": seed,
+        "n_agents": len(choices),
+        "options": options,
+        "truth": truth,
+        "accuracy": accuracy(choices, truth),
+        "majority_correct": winner == truth,
+        "consensus": consensus_time is not None,
+        "consensus_time": consensus_time,
+        "cascade": cascade,
+        "cascade_onset": cascade_onset,
+        "herding_rate": herding / announcements if announcements else None,
+        "first_mover_lock_in": first_option is not None and winner == first_option,
+        "entropy_final": entropy_bits(np.bincount(choices[choices >= 0])),
+        "brier": brier(beliefs, truth),
+        "messages_sent": sent,
+        "messages_delivered": delivered,
+        "messages_dropped": dropped,
+        "events": events,
+        "sim_time": sim_time,
+        "stop_reason": stop_reason,
+        "engine": engine,
+        "wall_seconds": wall_seconds,
+    }
+    assert list(row) == list(SUMMARY_SCHEMA)
+    return row

@@ -41,12 +41,21 @@ class Population:
     Attributes:
         group: Group index of each agent, shape ``(n,)``.
         accuracy: Signal accuracy of each agent, shape ``(n,)``.
-        params: Each agent's own values of its group's sampled parameters.
+        params: Sampled parameters by name: one value per agent (NaN for agents whose
+            group does not have that parameter).
     """
 
     group: np.ndarray
     accuracy: np.ndarray
-    params: list[dict[str, float]]
+    params: dict[str, np.ndarray]
+
+    def of(self, index: int) -> dict[str, float]:
+        """The sampled parameters of one agent, by name."""
+        return {
+            name: float(values[index])
+            for name, values in self.params.items()
+            if not np.isnan(values[index])
+        }
 
 
 def draw_population(
@@ -70,12 +79,12 @@ def draw_population(
     if placement == "random":
         group_of = rng.permutation(group_of)
     accuracy = np.empty(n)
-    params: list[dict[str, float]] = [{} for _ in range(n)]
+    params: dict[str, np.ndarray] = {}
     for g, group in enumerate(groups):
         members = np.flatnonzero(group_of == g)
         own = group.signal_accuracy
         accuracy[members] = sample(world_accuracy if own is None else own, rng, len(members))
         for name, value in group.sampled_parameters().items():
-            for i, drawn in zip(members, sample(value, rng, len(members)), strict=True):
-                params[i][name] = float(drawn)
+            column = params.setdefault(name, np.full(n, np.nan))
+            column[members] = sample(value, rng, len(members))
     return Population(group_of, accuracy, params)

@@ -15,12 +15,13 @@ Main entry point: :class:`Recorder`.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
 
+from sim import rules
 from sim.agents.bayesian import PublicBeliefs, cascade_action
-from sim.metrics import entropy_bits
 
 
 class CascadeObserver:
@@ -132,7 +133,8 @@ class Recorder:
         # Plain Python on K numbers: far cheaper than numpy calls on tiny arrays.
         counts = self.counts.tolist()
         shares = [c / self.n for c in counts]
-        return (time, float(self.acted), *shares, shares[self.truth], entropy_bits(counts))
+        entropy = rules.entropy_bits(self.counts)
+        return (time, float(self.acted), *shares, shares[self.truth], entropy)
 
     def finish(self, now: float) -> None:
         """Write the remaining grid rows up to ``now`` and a final row at ``now``."""
@@ -141,18 +143,22 @@ class Recorder:
             self._rows.append(self._row(now))
 
     def timeseries(self) -> pl.DataFrame:
-        """The time series: one row per grid time (and the final time).
+        """The time series: one row per grid time (and the final time); see
+        :func:`timeseries_frame`."""
+        return timeseries_frame(self._rows, self.options)
 
-        Columns: ``time``, ``acted`` (agents that have chosen), ``share_<k>`` (fraction of
-        all agents holding option k), ``accuracy`` (fraction holding the truth),
-        ``entropy`` (bits, of the distribution of choices among those who chose).
-        """
-        names = [
-            "time",
-            "acted",
-            *[f"share_{k}" for k in range(self.options)],
-            "accuracy",
-            "entropy",
-        ]
-        frame = pl.DataFrame(self._rows, schema={name: pl.Float64 for name in names}, orient="row")
-        return frame.with_columns(pl.col("acted").cast(pl.Int64))
+
+def timeseries_frame(rows: Sequence[Sequence[float]] | np.ndarray, options: int) -> pl.DataFrame:
+    """The time series of a run from its rows (both engines write the same rows).
+
+    Columns: ``time``, ``acted`` (agents that have chosen), ``share_<k>`` (fraction of all
+    agents holding option k), ``accuracy`` (fraction holding the truth), ``entropy``
+    (bits, of the distribution of choices among those who chose).
+    """
+    names = ["time", "acted", *[f"share_{k}" for k in range(options)], "accuracy", "entropy"]
+    schema = {name: pl.Float64 for name in names}
+    if isinstance(rows, np.ndarray):
+        frame = pl.DataFrame(rows, schema=schema, orient="row")
+    else:
+        frame = pl.DataFrame(list(rows), schema=schema, orient="row")
+    return frame.with_columns(pl.col("acted").cast(pl.Int64))

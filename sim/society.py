@@ -9,7 +9,8 @@ unit of simulated time (what Mesa's visualizer calls).
 
 Randomness: one root seed, split by :class:`~sim.streams.Streams` into independent
 streams for the world, the population's parameter draws, the network, the channels, the
-protocol and each agent.
+protocol and the agents' random choices (one stream drawn from in event order, so that
+the fast engine, drawing from it in the same order, makes the same choices).
 
 Main entry point: :class:`Society`.
 """
@@ -30,7 +31,7 @@ from sim.agents import AGENT_KINDS, Announcement, SocietyAgent
 from sim.agents.bayesian import BayesianGroup, PublicBeliefs, TieRule
 from sim.channels import Channels, Message, MessageLog
 from sim.config import ScenarioConfig
-from sim.metrics import SUMMARY_SCHEMA, accuracy, brier, entropy_bits, plurality
+from sim.metrics import summary_row
 from sim.network import build_graph, has_weights, out_neighbors, population_size
 from sim.population import draw_population
 from sim.protocols import PROTOCOLS, SequentialProtocol, wakes_on_message
@@ -80,6 +81,7 @@ class Society(mesa.Model):
         self._before_instant = 0
         self.stop_reason: str | None = None
         self.protocol_rng = streams.generator(Component.PROTOCOL)
+        self.agents_rng = streams.generator(Component.AGENT)
 
         if graph is None:
             graph = build_graph(
@@ -128,7 +130,7 @@ class Society(mesa.Model):
                     accuracy=float(accuracy_of[i]),
                     log_prior=np.log(np.asarray(prior, dtype=float)),
                     streams=streams,
-                    params=population.params[i],
+                    params=population.of(i),
                     group_config=group,
                 )
             )
@@ -291,44 +293,29 @@ class Society(mesa.Model):
 
     def summary(self) -> dict[str, Any]:
         """The summary row (see :data:`~sim.metrics.SUMMARY_SCHEMA` and the README)."""
-        world, recorder, channels = self.world, self.recorder, self.channels
-        choices = self.choices()
-        winner = plurality(choices, world.options)
+        recorder, channels = self.recorder, self.channels
         observer = recorder.observer
-        cascade: str | None = None
-        if observer is not None:
-            action = observer.action()
-            cascade = "none" if action is None else "correct" if action == world.truth else "wrong"
-        row: dict[str, Any] = {
-            "scenario": self.config.name,
-            "seed": self.seed,
-            "n_agents": len(self.members),
-            "options": world.options,
-            "truth": world.truth,
-            "accuracy": accuracy(choices, world.truth),
-            "majority_correct": winner == world.truth,
-            "consensus": recorder.consensus,
-            "consensus_time": recorder.consensus_since,
-            "cascade": cascade,
-            "cascade_onset": None if observer is None else observer.onset,
-            "herding_rate": (
-                recorder.herding / recorder.announcements if recorder.announcements else None
-            ),
-            "first_mover_lock_in": (
-                recorder.first_option is not None and winner == recorder.first_option
-            ),
-            "entropy_final": entropy_bits(np.bincount(choices[choices >= 0])),
-            "brier": brier(np.vstack([a.belief for a in self.members]), world.truth),
-            "messages_sent": channels.sent,
-            "messages_delivered": channels.delivered,
-            "messages_dropped": channels.dropped,
-            "events": self.events,
-            "sim_time": float(self.env.now),
-            "stop_reason": self.stop_reason,
-            "wall_seconds": self._wall,
-        }
-        assert list(row) == list(SUMMARY_SCHEMA)
-        return row
+        return summary_row(
+            scenario=self.config.name,
+            seed=self.seed,
+            choices=self.choices(),
+            beliefs=np.vstack([a.belief for a in self.members]),
+            truth=self.world.truth,
+            consensus_time=recorder.consensus_since,
+            cascade_action="undefined" if observer is None else observer.action(),
+            cascade_onset=None if observer is None else observer.onset,
+            announcements=recorder.announcements,
+            herding=recorder.herding,
+            first_option=recorder.first_option,
+            sent=channels.sent,
+            delivered=channels.delivered,
+            dropped=channels.dropped,
+            events=self.events,
+            sim_time=float(self.env.now),
+            stop_reason=self.stop_reason,
+            engine="simpy",
+            wall_seconds=self._wall,
+        )
 
     def result(self) -> RunResult:
         """Summary, time series and (if recorded) message events of the run so far."""

@@ -37,8 +37,8 @@ class Streams:
 
     Example:
         >>> streams = Streams(1)
-        >>> a = streams.agent(3).random()
-        >>> a == Streams(1).agent(3).random()
+        >>> a = streams.generator(Component.AGENT).random()
+        >>> a == Streams(1).generator(Component.AGENT).random()
         True
     """
 
@@ -52,7 +52,3 @@ class Streams:
     def generator(self, component: Component, *key: int) -> np.random.Generator:
         """A fresh generator for one component (and optional sub-key)."""
         return np.random.Generator(np.random.PCG64(self.sequence(component, *key)))
-
-    def agent(self, index: int) -> np.random.Generator:
-        """The private stream of agent ``index`` (tie-breaking, random choices)."""
-        return self.generator(Component.AGENT, index)

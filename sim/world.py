@@ -18,10 +18,19 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.distributions import Quantity, check_support
+from sim.rules import log_normalize, probabilities, signal_log_likelihood
+
+__all__ = [
+    "World",
+    "WorldConfig",
+    "draw_signals",
+    "log_normalize",
+    "probabilities",
+    "signal_log_likelihood",
+]
 
 # Probabilities are clipped this far from 0 and 1 before taking logs, so a perfectly
 # accurate signal gives a large finite log-likelihood ratio instead of -inf arithmetic.
-_EPS = 1e-12
 
 
 class WorldConfig(BaseModel):
@@ -87,28 +96,3 @@ def draw_signals(
     # A wrong signal is uniform over the K - 1 other options.
     wrong = (truth + 1 + rng.integers(0, options - 1, size=n)) % options
     return np.where(correct, truth, wrong).astype(np.int64)
-
-
-def signal_log_likelihood(signal: int, accuracy: float, options: int) -> np.ndarray:
-    """``log P(signal | state)`` for every state, as a length-K array.
-
-    Args:
-        signal: The observed signal.
-        accuracy: Probability that a signal names the true state.
-        options: Number of options K.
-    """
-    acc = min(max(accuracy, _EPS), 1.0 - _EPS)
-    out = np.full(options, np.log((1.0 - acc) / (options - 1)))
-    out[signal] = np.log(acc)
-    return out
-
-
-def log_normalize(log_weights: np.ndarray) -> np.ndarray:
-    """Shift log-weights so that they are log-probabilities (log-sum-exp = 0)."""
-    top = np.max(log_weights)
-    return log_weights - (top + np.log(np.sum(np.exp(log_weights - top))))
-
-
-def probabilities(log_weights: np.ndarray) -> np.ndarray:
-    """Turn log-weights into a probability vector."""
-    return np.exp(log_normalize(log_weights))

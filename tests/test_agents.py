@@ -7,12 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from sim.agents.base import Announcement, break_tie, tied_best
+from sim.agents.base import Announcement
 from sim.agents.bayesian import action_probabilities, cascade_action, public_log_belief
-from sim.agents.degroot import degroot_average
-from sim.agents.social import social_log_posterior
-from sim.agents.threshold import threshold_candidates
-from sim.world import draw_signals, signal_log_likelihood
+from sim.rules import (
+    choose,
+    degroot_average,
+    signal_log_likelihood,
+    social_log_posterior,
+    threshold_candidates,
+)
+from sim.world import draw_signals
 
 UNIFORM2 = np.log([0.5, 0.5])
 
@@ -105,12 +109,22 @@ def test_degroot_average_matches_formula() -> None:
 
 
 def test_ties_prefer_listed_options_then_draw_uniformly() -> None:
-    scores = np.array([1.0, 1.0 + 1e-12, 0.5])
-    assert tied_best(scores).tolist() == [0, 1]
     rng = np.random.default_rng(0)
-    assert break_tie(np.array([0, 1]), [None, 1], rng) == 1
-    draws = [break_tie(np.array([0, 1]), [2], rng) for _ in range(4000)]
+    tied = np.array([1.0, 1.0 + 1e-12, 0.5])
+    assert choose(np.array([1.0, 1.1, 0.5]), 0, 2, rng) == 1  # no tie: the best
+    assert choose(tied, -1, 1, rng) == 1
+    assert choose(tied, 2, 0, rng) == 0  # 2 is not among the tied, 0 is
+    before = rng.bit_generator.state
+    choose(tied, 1, -1, rng)
+    assert rng.bit_generator.state == before  # a preferred option settles it: no draw
+    draws = [choose(tied, 2, -1, rng) for _ in range(4000)]
+    # Uniform over the two tied options: mean 0.5, standard error 0.0079.
     assert np.mean(draws) == pytest.approx(0.5, abs=0.03)
+    # The draw is the k-th tied option for k = integers(0, number tied), as in numpy.
+    twin = np.random.default_rng(7)
+    expected = [int(np.flatnonzero(np.ones(3))[twin.integers(0, 3)]) for _ in range(20)]
+    rng = np.random.default_rng(7)
+    assert [choose(np.zeros(3), -1, -1, rng) for _ in range(20)] == expected
 
 
 @pytest.mark.parametrize(

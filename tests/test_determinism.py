@@ -55,4 +55,4 @@ def test_streams_are_independent_of_population_size() -> None:
     small = sim.load(SCENARIOS / "cascade.toml", {"population.size": 10}).build(seed=3)
     large = sim.load(SCENARIOS / "cascade.toml", {"population.size": 40}).build(seed=3)
     assert small.world.truth == large.world.truth
-    assert small.members[4].agent_rng.random() == large.members[4].agent_rng.random()
+    assert small.agents_rng.random() == large.agents_rng.random()

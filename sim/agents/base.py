@@ -7,12 +7,11 @@ one rule in :meth:`SocietyAgent.decide`; the society decides *when* an agent dec
 broadcasts (that is the protocol's job), never the agent itself.
 
 Main entry points: :class:`SocietyAgent`, :class:`GroupBase`, :class:`Announcement`,
-:func:`tied_best`, :func:`break_tie`.
+and the rules' kernels in :mod:`sim.rules`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
@@ -22,15 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.channels import ChannelOverride
 from sim.distributions import Quantity, check_support
+from sim.rules import choose, log_normalize, probabilities, signal_log_likelihood
 from sim.streams import Streams
-from sim.world import log_normalize, probabilities, signal_log_likelihood
 
 if TYPE_CHECKING:
     from sim.society import Society
-
-# Scores closer than this are treated as tied: exact Bayesian ties (an agent whose signal
-# exactly offsets the public evidence) must not be broken by rounding noise.
-TIE_TOLERANCE = 1e-9
 
 
 class GroupBase(BaseModel):
@@ -83,29 +78,6 @@ class Announcement:
     belief: np.ndarray | None = None
 
 
-def tied_best(scores: np.ndarray) -> np.ndarray:
-    """Indices whose score is within :data:`TIE_TOLERANCE` of the maximum."""
-    return np.flatnonzero(scores >= np.max(scores) - TIE_TOLERANCE)
-
-
-def break_tie(
-    candidates: np.ndarray, preferred: Sequence[int | None], rng: np.random.Generator
-) -> int:
-    """Pick one of ``candidates``: the first preferred option among them, else uniformly.
-
-    Args:
-        candidates: Tied options (non-empty).
-        preferred: Options to keep if tied, in order of preference (``None`` is skipped).
-        rng: The agent's own stream, used only when no preferred option is tied.
-    """
-    if len(candidates) == 1:
-        return int(candidates[0])
-    for option in preferred:
-        if option is not None and option in candidates:
-            return int(option)
-    return int(candidates[rng.integers(len(candidates))])
-
-
 class SocietyAgent(mesa.Agent):
     """Base class of all agents in a :class:`~sim.society.Society`.
 
@@ -116,8 +88,7 @@ class SocietyAgent(mesa.Agent):
         signal: The agent's private signal.
         accuracy: Accuracy of that signal.
         log_prior: Log prior over the options.
-        streams: The run's streams; the agent's own stream (``agent_rng``; Mesa's ``rng`` is
-            the model's) is derived from them on first use.
+        streams: The run's streams (kept for subclasses that need a stream of their own).
         params: The agent's own values of the group's sampled parameters.
         group_config: The group's configuration.
     """
@@ -148,12 +119,12 @@ class SocietyAgent(mesa.Agent):
         self.accuracy = float(accuracy)
         self.log_prior = log_prior
         self._streams = streams
-        self._rng: np.random.Generator | None = None
         self.options = len(log_prior)
         self.choice: int | None = None
         self.heard: dict[int, Announcement] = {}
         self._counts = np.zeros(self.options, dtype=np.int64)
-        self._belief = probabilities(log_prior + self.own_evidence())
+        self._own_evidence = signal_log_likelihood(self.signal, self.accuracy, self.options)
+        self._belief = probabilities(log_prior + self._own_evidence)
         self.configure(params, group_config)
 
     def configure(self, params: dict[str, float], group_config: GroupBase) -> None:
@@ -161,11 +132,12 @@ class SocietyAgent(mesa.Agent):
 
     @property
     def agent_rng(self) -> np.random.Generator:
-        """The agent's own random stream (tie-breaking, random choices)."""
-        if self._rng is None:
-            # Created on first use: most agents of most runs never draw a number.
-            self._rng = self._streams.agent(self.index)
-        return self._rng
+        """The stream of the agents' random choices (tie-breaking, picking a neighbour).
+
+        One stream shared by all agents, drawn from in event order: the fast engine draws
+        from the same stream in the same order, so both engines make the same choices.
+        """
+        return self.model.agents_rng
 
     @property
     def belief(self) -> np.ndarray:
@@ -173,8 +145,8 @@ class SocietyAgent(mesa.Agent):
         return self._belief
 
     def own_evidence(self) -> np.ndarray:
-        """Log-likelihood of the agent's own signal for each state."""
-        return signal_log_likelihood(self.signal, self.accuracy, self.options)
+        """Log-likelihood of the agent's own signal for each state (do not modify)."""
+        return self._own_evidence
 
     def receive(self, message: Announcement) -> bool:
         """Take in an announcement delivered by a channel.
@@ -213,15 +185,15 @@ class SocietyAgent(mesa.Agent):
         self._belief = np.exp(log_posterior)
         return log_posterior
 
-    def _choose(self, scores: np.ndarray, preferred: Sequence[int | None]) -> bool:
-        """Set ``choice`` to the best of ``scores``; ties keep ``preferred`` options."""
+    def _choose(self, scores: np.ndarray, first: int | None, second: int | None = None) -> bool:
+        """Set ``choice`` to the best of ``scores``; ties keep ``first``, then ``second``
+        (see :func:`sim.rules.choose`)."""
         previous = self.choice
-        candidates = tied_best(scores)
-        # The agent's stream is only created (and drawn from) for a real tie.
-        self.choice = (
-            int(candidates[0])
-            if len(candidates) == 1
-            else break_tie(candidates, preferred, self.agent_rng)
+        self.choice = choose(
+            scores,
+            -1 if first is None else first,
+            -1 if second is None else second,
+            self.model.agents_rng,
         )
         return self.choice != previous
 

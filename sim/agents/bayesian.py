@@ -30,8 +30,9 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, field_validator
 
-from sim.agents.base import TIE_TOLERANCE, Announcement, GroupBase, SocietyAgent
-from sim.world import log_normalize
+from sim import rules
+from sim.agents.base import Announcement, GroupBase, SocietyAgent
+from sim.rules import TIE_RULES, log_normalize
 
 TieRule = Literal["coin", "own_signal"]
 
@@ -57,45 +58,25 @@ def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: TieR
     """``P[state, action]`` for a Bayesian agent acting on public belief ``log_public``.
 
     The agent draws a signal of the given accuracy, forms its posterior and acts by the
-    tie rule; the result marginalises over its signal.
-
-    Args:
-        log_public: Log public belief over the K states (need not be normalised).
-        accuracy: Accuracy of the acting agent's signal.
-        tie_rule: ``"coin"`` or ``"own_signal"``.
+    tie rule; the result marginalises over its signal (see
+    :func:`sim.rules.action_probabilities`).
 
     Returns:
         A ``(K, K)`` array whose row ``state`` is the distribution of the action.
     """
-    k = len(log_public)
-    signal_given_state = np.full((k, k), (1.0 - accuracy) / (k - 1))  # [state, signal]
-    np.fill_diagonal(signal_given_state, accuracy)
-    # Row s: the posterior of an agent whose signal is s (symmetric likelihoods).
-    posterior = log_public[None, :] + np.log(np.clip(signal_given_state, 1e-12, None))
-    best = posterior >= posterior.max(axis=1, keepdims=True) - TIE_TOLERANCE
-    action_given_signal = best / best.sum(axis=1, keepdims=True)  # [signal, action]
-    if tie_rule == "own_signal":
-        follows = np.diag(best)  # the own signal is among the best
-        action_given_signal[follows] = np.eye(k)[follows]
-    return signal_given_state @ action_given_signal
+    return rules.action_probabilities(
+        np.asarray(log_public, dtype=float), float(accuracy), TIE_RULES[tie_rule]
+    )
 
 
 def update_public_belief(
     log_public: np.ndarray, options: tuple[int, ...], accuracy: float, tie_rule: TieRule
 ) -> np.ndarray:
-    """Public belief after announcements of ``options`` made at one moment on ``log_public``.
-
-    Announcements made at the same moment were made on the same public belief, so each
-    multiplies in its likelihood under that belief. An action no Bayesian agent would take
-    carries no information and is skipped.
-    """
-    likelihood = action_probabilities(log_public, accuracy, tie_rule)
-    update = np.zeros_like(log_public)
-    for option in options:
-        column = likelihood[:, option]
-        if np.all(column > 0):
-            update += np.log(column)
-    return log_normalize(log_public + update)
+    """Public belief after announcements of (sorted) ``options`` made at one moment on
+    ``log_public`` (see :func:`sim.rules.update_public_belief`)."""
+    return rules.update_public_belief(
+        log_public, np.array(options, dtype=np.int64), float(accuracy), TIE_RULES[tie_rule]
+    )
 
 
 def announcement_groups(announcements: Iterable[Announcement]) -> list[tuple[int, ...]]:
@@ -181,9 +162,10 @@ def cascade_action(log_public: np.ndarray, accuracy: float, tie_rule: TieRule) -
 
     Under ``"coin"`` an agent that would randomise for some signal is not in a cascade.
     """
-    certain = action_probabilities(log_public, accuracy, tie_rule) >= 1.0 - 1e-12
-    actions = np.flatnonzero(np.all(certain, axis=0))
-    return int(actions[0]) if len(actions) == 1 else None
+    action = rules.cascade_action(
+        np.asarray(log_public, dtype=float), float(accuracy), TIE_RULES[tie_rule]
+    )
+    return None if action < 0 else int(action)
 
 
 class BayesianAgent(SocietyAgent):
@@ -214,5 +196,5 @@ class BayesianAgent(SocietyAgent):
         posterior = self._set_belief(self._public + self.own_evidence())
         # An agent that has chosen keeps its choice while tied; "own_signal" then prefers
         # the signal, "coin" randomizes.
-        preferred = [self.choice, self.signal] if self.tie_rule == "own_signal" else [self.choice]
-        return self._choose(posterior, preferred)
+        second = self.signal if self.tie_rule == "own_signal" else None
+        return self._choose(posterior, self.choice, second)

@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 
 from sim.agents.base import GroupBase, SocietyAgent
 from sim.distributions import Quantity, check_support
+from sim.rules import degroot_average, l1_distance
 
 
 class DeGrootGroup(GroupBase):
@@ -44,22 +45,6 @@ class DeGrootGroup(GroupBase):
 
     def sampled_parameters(self) -> dict[str, Quantity]:
         return {"self_weight": self.self_weight}
-
-
-def degroot_average(
-    own: np.ndarray, neighbours: np.ndarray, trust: np.ndarray, self_weight: float
-) -> np.ndarray:
-    """One DeGroot update of a belief vector.
-
-    Args:
-        own: The agent's belief, shape ``(K,)``.
-        neighbours: Neighbours' beliefs, shape ``(m, K)``; ``m = 0`` leaves ``own`` as is.
-        trust: Non-negative trust in each neighbour, shape ``(m,)``.
-        self_weight: Weight kept on ``own``.
-    """
-    if len(neighbours) == 0 or trust.sum() == 0:
-        return own
-    return self_weight * own + (1.0 - self_weight) * (trust @ neighbours) / trust.sum()
 
 
 class DeGrootAgent(SocietyAgent):
@@ -81,10 +66,9 @@ class DeGrootAgent(SocietyAgent):
             trust = np.array([self.model.trust(j, self.index) for j in shared])
             stacked = np.vstack(list(shared.values()))
             self._belief = degroot_average(self._belief, stacked, trust, self.self_weight)
-        changed = self._choose(self._belief, [self.choice, self.signal])
+        changed = self._choose(self._belief, self.choice, self.signal)
         moved = (
-            self._announced is None
-            or float(np.abs(self._belief - self._announced).sum()) > self.tolerance
+            self._announced is None or l1_distance(self._belief, self._announced) > self.tolerance
         )
         if changed or moved:
             self._announced = self._belief

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-import numpy as np
 from pydantic import Field
 
 from sim.agents.base import GroupBase, SocietyAgent
 from sim.distributions import Quantity
+from sim.rules import social_log_posterior
 
 
 class SocialGroup(GroupBase):
@@ -32,20 +32,6 @@ class SocialGroup(GroupBase):
 
     def sampled_parameters(self) -> dict[str, Quantity]:
         return {"weight": self.weight}
-
-
-def social_log_posterior(
-    log_prior: np.ndarray, own_evidence: np.ndarray, counts: np.ndarray, weight: float
-) -> np.ndarray:
-    """Unnormalised log belief of a social agent.
-
-    Args:
-        log_prior: Log prior over the options.
-        own_evidence: Log-likelihood of the agent's signal per option.
-        counts: Number of neighbours currently announcing each option.
-        weight: Log-evidence the agent gives each announcement.
-    """
-    return log_prior + own_evidence + weight * counts
 
 
 class SocialAgent(SocietyAgent):
@@ -63,4 +49,4 @@ class SocialAgent(SocietyAgent):
                 self.log_prior, self.own_evidence(), self.heard_counts(), self.weight
             )
         )
-        return self._choose(posterior, [self.choice, self.signal])
+        return self._choose(posterior, self.choice, self.signal)

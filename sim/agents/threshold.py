@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 
 from sim.agents.base import GroupBase, SocietyAgent
 from sim.distributions import Quantity, check_support
+from sim.rules import threshold_candidates
 
 
 class ThresholdGroup(GroupBase):
@@ -37,22 +38,6 @@ class ThresholdGroup(GroupBase):
         return {"threshold": self.threshold}
 
 
-def threshold_candidates(counts: np.ndarray, threshold: float) -> np.ndarray:
-    """Options announced by at least ``threshold`` of those heard, most announced first.
-
-    Returns the indices of the options that pass and have the highest count; empty if
-    nothing was heard or none passes.
-    """
-    total = counts.sum()
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    passing = counts >= threshold * total
-    if not passing.any():
-        return np.empty(0, dtype=np.int64)
-    best = counts[passing].max()
-    return np.flatnonzero(passing & (counts == best))
-
-
 class ThresholdAgent(SocietyAgent):
     """Adopts what a large enough share of neighbours announce; see the module docstring."""
 
@@ -67,7 +52,7 @@ class ThresholdAgent(SocietyAgent):
         if len(candidates) > 0:
             changed = self._choose_from(candidates)
         elif self.choice is None:
-            changed = self._choose(self.log_prior + self.own_evidence(), [self.signal])
+            changed = self._choose(self.log_prior + self.own_evidence(), self.signal)
         else:
             return False
         self._belief = np.eye(self.options)[self.choice]
@@ -76,4 +61,4 @@ class ThresholdAgent(SocietyAgent):
     def _choose_from(self, candidates: np.ndarray) -> bool:
         scores = np.full(self.options, -np.inf)
         scores[candidates] = 0.0
-        return self._choose(scores, [self.choice])
+        return self._choose(scores, self.choice)

@@ -35,8 +35,8 @@ class VoterAgent(SocietyAgent):
         previous = self.choice
         if self.heard:
             senders = sorted(self.heard)
-            self.choice = self.heard[senders[self.agent_rng.integers(len(senders))]].option
+            self.choice = self.heard[senders[self.agent_rng.integers(0, len(senders))]].option
         elif previous is None:
-            self._choose(self.log_prior + self.own_evidence(), [self.signal])
+            self._choose(self.log_prior + self.own_evidence(), self.signal)
         self._belief = np.eye(self.options)[self.choice]
         return self.choice != previous

@@ -1,0 +1,262 @@
+"""The agents' rules and the metrics of a run, written once as compiled kernels.
+
+Both engines call these functions: the SimPy engine from each agent's ``decide`` (see
+:mod:`sim.agents`), the fast engine (:mod:`sim.fast`) from inside its compiled event loop.
+So an agent rule, a tie-breaking convention or a metric cannot drift apart between the
+engines: there is only one definition of each, and both engines feed it the same
+numbers in the same order.
+
+Kernels take plain arrays and scalars; "no option" is ``-1``, never ``None``. Random
+choices draw from the ``numpy.random.Generator`` passed in (numba reproduces numpy's
+generators bit for bit, so a draw made here equals the same draw made in Python).
+
+Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_normalize`,
+:func:`social_log_posterior`, :func:`degroot_average`, :func:`threshold_candidates`,
+:func:`action_probabilities`, :func:`update_public_belief`, :func:`cascade_action`,
+:func:`entropy_bits`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+TIE_TOLERANCE = 1e-9
+"""Scores closer than this are tied: an exact Bayesian tie (a signal that exactly offsets
+the public evidence) must not be broken by rounding noise."""
+
+_EPS = 1e-12  # signal accuracies are clipped to [_EPS, 1 - _EPS]
+
+TIE_RULES: dict[str, int] = {"coin": 0, "own_signal": 1}
+"""Code of each Bayesian tie rule, as the kernels take it."""
+
+
+# ----------------------------------------------------------------------------- beliefs
+
+
+@njit(cache=True)
+def signal_log_likelihood(signal: int, accuracy: float, options: int) -> np.ndarray:
+    """``log P(signal | state)`` for every state: ``log(p)`` for the signalled state and
+    ``log((1 - p) / (K - 1))`` for each other one (``p`` clipped away from 0 and 1)."""
+    acc = min(max(accuracy, _EPS), 1.0 - _EPS)
+    out = np.full(options, math.log((1.0 - acc) / (options - 1)))
+    out[signal] = math.log(acc)
+    return out
+
+
+@njit(cache=True)
+def log_normalize(log_weights: np.ndarray) -> np.ndarray:
+    """Shift log-weights so that they are log-probabilities (log-sum-exp = 0)."""
+    top = log_weights.max()
+    total = 0.0
+    for value in log_weights:
+        total += math.exp(value - top)
+    return log_weights - (top + math.log(total))
+
+
+@njit(cache=True)
+def probabilities(log_weights: np.ndarray) -> np.ndarray:
+    """The probability vector of some log-weights."""
+    return np.exp(log_normalize(log_weights))
+
+
+@njit(cache=True)
+def choose(scores: np.ndarray, first: int, second: int, rng: np.random.Generator) -> int:
+    """The option of highest score; ties go to ``first``, then ``second``, else uniform.
+
+    Args:
+        scores: One score per option.
+        first: Preferred option if tied (``-1``: none), usually the current choice.
+        second: Next preferred option if tied (``-1``: none), usually the own signal.
+        rng: Drawn from (one integer) only when the tie is among other options.
+    """
+    threshold = scores.max() - TIE_TOLERANCE
+    tied = 0
+    best = -1
+    for k in range(len(scores)):
+        if scores[k] >= threshold:
+            tied += 1
+            best = k
+    if tied == 1:
+        return best
+    if first >= 0 and scores[first] >= threshold:
+        return first
+    if second >= 0 and scores[second] >= threshold:
+        return second
+    pick = rng.integers(0, tied)
+    for k in range(len(scores)):
+        if scores[k] >= threshold:
+            if pick == 0:
+                return k
+            pick -= 1
+    return best  # unreachable
+
+
+# ------------------------------------------------------------------------------ rules
+
+
+@njit(cache=True)
+def social_log_posterior(
+    log_prior: np.ndarray, own_evidence: np.ndarray, counts: np.ndarray, weight: float
+) -> np.ndarray:
+    """Unnormalised log belief of a ``social`` agent: prior, own signal, and ``weight`` of
+    log-evidence for each neighbour currently announcing each option."""
+    return log_prior + own_evidence + weight * counts
+
+
+@njit(cache=True)
+def degroot_average(
+    own: np.ndarray, neighbours: np.ndarray, trust: np.ndarray, self_weight: float
+) -> np.ndarray:
+    """One DeGroot update: ``self_weight * own + (1 - self_weight) * trust-weighted mean``.
+
+    Args:
+        own: The agent's belief, shape ``(K,)``.
+        neighbours: Neighbours' beliefs, shape ``(m, K)``, in increasing sender order.
+        trust: Non-negative trust in each neighbour, shape ``(m,)``.
+        self_weight: Weight kept on ``own``.
+
+    Returns:
+        The new belief (``own`` itself when there is nobody to average with).
+    """
+    total = 0.0
+    for j in range(len(trust)):
+        total += trust[j]
+    if len(trust) == 0 or total == 0.0:
+        return own
+    mixed = np.zeros(len(own))
+    for j in range(len(trust)):
+        for k in range(len(own)):
+            mixed[k] += trust[j] * neighbours[j, k]
+    return self_weight * own + (1.0 - self_weight) * mixed / total
+
+
+@njit(cache=True)
+def l1_distance(x: np.ndarray, y: np.ndarray) -> float:
+    """``sum |x - y|``: how far a DeGroot belief moved since it was last announced."""
+    out = 0.0
+    for k in range(len(x)):
+        out += abs(x[k] - y[k])
+    return out
+
+
+@njit(cache=True)
+def threshold_candidates(counts: np.ndarray, threshold: float) -> np.ndarray:
+    """Options announced by at least ``threshold`` of those heard, most announced first.
+
+    Returns the options that pass and have the highest count (empty if nothing was heard
+    or none passes).
+    """
+    total = 0
+    for c in counts:
+        total += c
+    if total == 0:
+        return np.empty(0, dtype=np.int64)
+    best = -1
+    for c in counts:
+        if c >= threshold * total and c > best:
+            best = c
+    if best < 0:
+        return np.empty(0, dtype=np.int64)
+    return np.flatnonzero(counts == best)
+
+
+@njit(cache=True)
+def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: int) -> np.ndarray:
+    """``P[state, action]`` of a Bayesian agent acting on public belief ``log_public``.
+
+    The agent draws a signal of the given accuracy, forms its posterior and acts by the
+    tie rule (:data:`TIE_RULES`); the result marginalises over its signal.
+    """
+    k = len(log_public)
+    wrong = (1.0 - accuracy) / (k - 1)
+    log_right = math.log(max(accuracy, 1e-12))
+    log_wrong = math.log(max(wrong, 1e-12))
+    out = np.zeros((k, k))
+    posterior = np.empty(k)
+    for signal in range(k):
+        for state in range(k):
+            posterior[state] = log_public[state] + (log_right if state == signal else log_wrong)
+        threshold = posterior.max() - TIE_TOLERANCE
+        tied = 0
+        for a in range(k):
+            if posterior[a] >= threshold:
+                tied += 1
+        follows = tie_rule == 1 and posterior[signal] >= threshold
+        for state in range(k):
+            p_signal = accuracy if state == signal else wrong
+            if follows:
+                out[state, signal] += p_signal
+            else:
+                for a in range(k):
+                    if posterior[a] >= threshold:
+                        out[state, a] += p_signal / tied
+    return out
+
+
+@njit(cache=True)
+def update_public_belief(
+    log_public: np.ndarray, options: np.ndarray, accuracy: float, tie_rule: int
+) -> np.ndarray:
+    """Public belief after announcements of ``options`` made at one moment on ``log_public``.
+
+    Announcements made at the same moment were made on the same public belief, so each
+    multiplies in its likelihood under that belief. An action no Bayesian agent would take
+    carries no information and is skipped. ``options`` must be sorted (their order does not
+    matter in exact arithmetic; a fixed order makes the rounding the same everywhere).
+    """
+    likelihood = action_probabilities(log_public, accuracy, tie_rule)
+    update = np.zeros(len(log_public))
+    for option in options:
+        informative = True
+        for state in range(len(log_public)):
+            if likelihood[state, option] <= 0.0:
+                informative = False
+        if informative:
+            for state in range(len(log_public)):
+                update[state] += math.log(likelihood[state, option])
+    return log_normalize(log_public + update)
+
+
+@njit(cache=True)
+def cascade_action(log_public: np.ndarray, accuracy: float, tie_rule: int) -> int:
+    """The action every next agent takes whatever its signal, or ``-1`` if none.
+
+    Under the ``coin`` rule an agent that would randomise for some signal is not in a
+    cascade.
+    """
+    probs = action_probabilities(log_public, accuracy, tie_rule)
+    found = -1
+    for a in range(len(log_public)):
+        certain = True
+        for state in range(len(log_public)):
+            if probs[state, a] < 1.0 - 1e-12:
+                certain = False
+        if certain:
+            if found >= 0:
+                return -1
+            found = a
+    return found
+
+
+# ---------------------------------------------------------------------------- metrics
+
+
+@njit(cache=True)
+def entropy_bits(counts: np.ndarray) -> float:
+    """Shannon entropy (bits) of the distribution given by non-negative ``counts``
+    (0.0 for an empty or one-option distribution)."""
+    total = 0.0
+    for c in counts:
+        if c > 0:
+            total += c
+    if total <= 0.0:
+        return 0.0
+    out = 0.0
+    for c in counts:
+        if c > 0:
+            share = c / total
+            out -= share * math.log2(share)
+    return out + 0.0
