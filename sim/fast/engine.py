@@ -1,0 +1,522 @@
+"""The fast engine: a stylized society as arrays, run by a compiled event loop.
+
+:class:`FastRun` builds, from a scenario, exactly what :class:`~sim.society.Society`
+builds (the same streams give the same world, population and network) but as flat
+arrays, then hands them to :func:`sim.fast.loop.run_loop`. The loop replays the SimPy
+engine's schedule event for event, calling the same rule kernels (:mod:`sim.rules`), so
+the two engines produce the same run for the same seed; the test suite checks that,
+seed by seed and as distributions.
+
+What the fast engine does not do is listed by :func:`unsupported_parts`: agent kinds
+outside the stylized six (a kind registered by a user, LLM-backed agents) and the
+per-message event log (``--events``).
+
+Main entry points: :func:`unsupported_parts`, :class:`FastRun`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numba import njit
+
+from sim import rules
+from sim.adjacency import Adjacency
+from sim.agents.bayesian import BayesianGroup
+from sim.agents.degroot import DeGrootGroup
+from sim.agents.stubborn import StubbornGroup
+from sim.channels import ChannelConfig
+from sim.config import ScenarioConfig
+from sim.distributions import Beta, Constant, Exponential, LogNormal, Uniform
+from sim.fast import loop
+from sim.metrics import summary_row
+from sim.network import build_adjacency, population_size
+from sim.population import draw_population
+from sim.protocols import AsynchronousProtocol, RoundsProtocol, SequentialProtocol
+from sim.recorder import timeseries_frame
+from sim.results import RunResult
+from sim.streams import Component, Streams
+from sim.world import draw_signals
+
+KIND_CODES: dict[str, int] = {
+    "bayesian": loop.BAYESIAN,
+    "social": loop.SOCIAL,
+    "degroot": loop.DEGROOT,
+    "threshold": loop.THRESHOLD,
+    "voter": loop.VOTER,
+    "stubborn": loop.STUBBORN,
+}
+"""The agent kinds the fast engine runs, with their codes in the compiled loop."""
+
+Progress = Callable[[int, float], None]
+"""Called with (events so far, simulated time) every ``chunk`` events."""
+
+
+def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) -> list[str]:
+    """What in this scenario the fast engine cannot run (empty: it runs all of it).
+
+    Args:
+        config: The scenario.
+        record_events: Whether the per-message event log is asked for.
+
+    Returns:
+        One readable item per unsupported part, naming its key.
+    """
+    parts = []
+    for i, group in enumerate(config.population.groups):
+        if group.agent not in KIND_CODES:
+            parts.append(f"population.groups.{i}.agent = {group.agent!r}")
+    if record_events:
+        parts.append("the per-message event log (--events)")
+    return parts
+
+
+def _latency(config: ChannelConfig) -> tuple[int, float, float]:
+    value = config.latency
+    if isinstance(value, int | float):
+        return loop.CONSTANT, float(value), 0.0
+    if isinstance(value, Constant):
+        return loop.CONSTANT, float(value.value), 0.0
+    if isinstance(value, Uniform):
+        return loop.UNIFORM, value.low, value.high
+    if isinstance(value, Exponential):
+        return loop.EXPONENTIAL, value.mean_, 0.0
+    if isinstance(value, LogNormal):
+        return loop.LOGNORMAL, value.mu, value.sigma
+    if isinstance(value, Beta):
+        return loop.BETA, value.a, value.b
+    raise AssertionError(f"latency {value!r} cannot pass validation")  # normal: support < 0
+
+
+@njit(cache=True)
+def _own_evidence(signals: np.ndarray, accuracy: np.ndarray, options: int) -> np.ndarray:
+    out = np.empty((len(signals), options))
+    for i in range(len(signals)):
+        out[i] = rules.signal_log_likelihood(signals[i], accuracy[i], options)
+    return out
+
+
+@njit(cache=True)
+def _initial_beliefs(own: np.ndarray, log_prior: np.ndarray, group: np.ndarray) -> np.ndarray:
+    out = np.empty_like(own)
+    for i in range(len(own)):
+        out[i] = rules.probabilities(log_prior[group[i]] + own[i])
+    return out
+
+
+def _grown(array: np.ndarray, size: int) -> np.ndarray:
+    out = np.empty((size, *array.shape[1:]), dtype=array.dtype)
+    out[: len(array)] = array
+    return out
+
+
+class FastRun:
+    """One run of a scenario on the fast engine.
+
+    Args:
+        config: The validated scenario (every part supported, see
+            :func:`unsupported_parts`).
+        seed: Root seed (default: ``config.seed``).
+        base_dir: Folder that relative paths in the scenario resolve against.
+        adjacency: The network, if already built (what ``build_adjacency`` gives for
+            this scenario and seed).
+
+    Example:
+        >>> import sim
+        >>> from sim.fast import FastRun
+        >>> scenario = sim.Scenario.from_dict({"population": {"size": 20}})
+        >>> result = FastRun(scenario.config, seed=1).run()
+        >>> result.summary["engine"], result.summary["n_agents"]
+        ('fast', 20)
+    """
+
+    def __init__(
+        self,
+        config: ScenarioConfig,
+        seed: int | None = None,
+        *,
+        base_dir: Path | None = None,
+        adjacency: Adjacency | None = None,
+    ) -> None:
+        problems = unsupported_parts(config)
+        if problems:
+            raise ValueError(f"the fast engine cannot run: {'; '.join(problems)}")
+        started = time.perf_counter()
+        self.config = config
+        self.seed = config.seed if seed is None else int(seed)
+        streams = Streams(self.seed)
+        if adjacency is None:
+            adjacency = build_adjacency(
+                config.network,
+                population_size(config, base_dir),
+                streams.generator(Component.NETWORK),
+                base_dir,
+            )
+        self.adjacency = adjacency
+        n = adjacency.n
+        groups = config.population.groups
+        population = draw_population(
+            groups,
+            n,
+            config.world.signal_accuracy,
+            config.population.placement,
+            streams.generator(Component.POPULATION),
+        )
+        accuracy_of = population.accuracy
+        world_rng = streams.generator(Component.WORLD)
+        options = config.world.options
+        truth = (
+            int(world_rng.integers(options))
+            if config.world.truth == "random"
+            else config.world.truth
+        )
+        signals = draw_signals(truth, accuracy_of, options, world_rng)
+        self.truth, self.options, self.n = truth, options, n
+
+        self._cfg = self._config(config, n, truth, accuracy_of)
+        self._net = self._network(adjacency)
+        self._agents = self._population(config, population, signals, accuracy_of)
+        kinds: set[str] = {g.agent for g in groups}
+        m_in = len(self._net.senders)
+        self._inbox = loop.Inbox(
+            heard_time=np.full(m_in, -1.0),
+            heard_option=np.zeros(m_in, dtype=np.int32),
+            heard_ann=np.full(m_in if "degroot" in kinds else 0, -1, dtype=np.int64),
+            first_time=np.full(m_in if "bayesian" in kinds else 0, -1.0),
+            first_option=np.zeros(m_in if "bayesian" in kinds else 0, dtype=np.int32),
+        )
+        self._channels = self._channel_state(config, adjacency)
+        out_degree = np.diff(adjacency.indptr)
+        self._fan_total = int(adjacency.n_arcs)
+        self._fan_max = int(out_degree.max()) if n else 0
+        queues = bool(np.any(self._channels.queue))
+        self._buffers = self._initial_buffers(n, kinds, queues)
+        self._counters = np.zeros(loop.N_COUNTERS, dtype=np.int64)
+        self._counters[loop.C_SEQ] = 1
+        self._counters[loop.C_FIRST_OPTION] = -1
+        self._counters[loop.C_WAIT_AGENT] = -1
+        self._counters[loop.C_ONSET] = -1
+        self._floats = np.zeros(loop.N_FLOATS)
+        self._floats[loop.F_CONSENSUS_SINCE] = math.nan
+        self._record_counts = np.zeros(options, dtype=np.int64)
+        self._rngs = (
+            streams.generator(Component.CHANNELS),
+            streams.generator(Component.PROTOCOL),
+            streams.generator(Component.AGENT),
+        )
+        protocol = config.protocol
+        if isinstance(protocol, SequentialProtocol) and protocol.order == "random":
+            self._order = self._rngs[1].permutation(n).astype(np.int64)
+        else:
+            self._order = np.arange(n, dtype=np.int64)
+        b = self._buffers
+        b.heap_time[0], b.heap_seq[0], b.heap_ref[0] = 0.0, 0, loop.INIT
+        self._counters[loop.C_HEAP] = 1
+        self.build_seconds = time.perf_counter() - started
+        self._wall = 0.0  # like the SimPy engine's, the time spent running events
+
+    # -- building -----------------------------------------------------------------------
+
+    @staticmethod
+    def _config(config: ScenarioConfig, n: int, truth: int, accuracy_of: np.ndarray) -> loop.Config:
+        protocol, stop = config.protocol, config.stop
+        interval, gap, wake_on_message, rounds, duration = 0.0, 0.0, False, 0, 0.0
+        if isinstance(protocol, SequentialProtocol):
+            kind, interval = loop.SEQUENTIAL, protocol.interval
+        elif isinstance(protocol, AsynchronousProtocol):
+            kind = loop.ASYNCHRONOUS
+            gap = 1.0 / (n * protocol.wake_rate) if protocol.wake_rate > 0 else 0.0
+            wake_on_message = protocol.wake_on_message
+        else:
+            assert isinstance(protocol, RoundsProtocol)
+            kind, rounds, duration = loop.ROUNDS, protocol.rounds, protocol.round_duration
+        groups = config.population.groups
+        bayesian = [g for g in groups if isinstance(g, BayesianGroup)]
+        shared = bool(np.all(accuracy_of == accuracy_of[0]))
+        return loop.Config(
+            n=n,
+            options=config.world.options,
+            truth=truth,
+            protocol=kind,
+            interval=float(interval),
+            wake_mean_gap=float(gap),
+            wake_on_message=wake_on_message,
+            rounds=rounds,
+            round_duration=float(duration),
+            max_time=math.inf if stop.max_time is None else float(stop.max_time),
+            max_events=-1 if stop.max_events is None else int(stop.max_events),
+            consensus_stop=bool(stop.consensus),
+            stall_limit=int(stop.max_stall_events or max(10_000, 100 * n)),
+            record_interval=float(config.record.interval),
+            observer=kind == loop.SEQUENTIAL,
+            observer_accuracy=float(accuracy_of[0] if shared else np.mean(accuracy_of)),
+            observer_tie=rules.TIE_RULES[bayesian[0].tie_rule if bayesian else "coin"],
+        )
+
+    @staticmethod
+    def _network(adjacency: Adjacency) -> loop.Network:
+        transposed, arc_of = adjacency.transpose()
+        in_of_out = np.empty(len(arc_of), dtype=np.int64)
+        in_of_out[arc_of] = np.arange(len(arc_of), dtype=np.int64)
+        weights = adjacency.weights
+        trust = np.ones(len(arc_of)) if weights is None else np.asarray(weights)[arc_of]
+        return loop.Network(
+            indptr=np.asarray(adjacency.indptr, dtype=np.int64),
+            indices=np.asarray(adjacency.indices, dtype=np.int32),
+            in_ptr=np.asarray(transposed.indptr, dtype=np.int64),
+            senders=np.asarray(transposed.indices, dtype=np.int32),
+            in_of_out=in_of_out,
+            trust=np.ascontiguousarray(trust, dtype=np.float64),
+        )
+
+    def _population(
+        self, config: ScenarioConfig, population: Any, signals: np.ndarray, accuracy_of: np.ndarray
+    ) -> loop.Agents:
+        n, options = self.n, self.options
+        groups = config.population.groups
+        group_of = population.group.astype(np.int64)
+        kind_of_group = np.array([KIND_CODES[g.agent] for g in groups], dtype=np.int64)
+        kind = kind_of_group[group_of]
+        log_prior = np.array(
+            [
+                np.full(options, math.log(1.0 / options))
+                if g.prior is None
+                else np.log(np.asarray(g.prior, dtype=float))
+                for g in groups
+            ]
+        )
+        params = population.params
+
+        def column(name: str, default: float) -> np.ndarray:
+            values = params.get(name)
+            return np.full(n, default) if values is None else np.nan_to_num(values, nan=default)
+
+        tolerance = np.array([g.tolerance if isinstance(g, DeGrootGroup) else 0.0 for g in groups])[
+            group_of
+        ]
+        tie = np.array(
+            [rules.TIE_RULES[g.tie_rule] if isinstance(g, BayesianGroup) else 0 for g in groups],
+            dtype=np.int64,
+        )[group_of]
+        assumed = accuracy_of.copy()
+        held = signals.astype(np.int64).copy()
+        for g, group in enumerate(groups):
+            members = group_of == g
+            if isinstance(group, BayesianGroup) and group.assumed_accuracy is not None:
+                assumed[members] = group.assumed_accuracy
+            if isinstance(group, StubbornGroup) and group.option != "signal":
+                held[members] = int(group.option)
+        own = _own_evidence(signals.astype(np.int64), accuracy_of, options)
+        needs_public = self._cfg.observer or loop.BAYESIAN in kind_of_group
+        public = np.zeros((n + 1 if needs_public else 0, options))
+        if needs_public:
+            # The cascade observer's tree starts from the prior of agent 0 (Society does).
+            public[n] = rules.log_normalize(log_prior[group_of[0]])
+        degroot = loop.DEGROOT in kind_of_group
+        return loop.Agents(
+            kind=kind,
+            group=group_of,
+            signal=signals.astype(np.int64),
+            own=own,
+            log_prior=log_prior,
+            weight=column("weight", 0.0),
+            threshold=column("threshold", 0.5),
+            self_weight=column("self_weight", 0.5),
+            tolerance=tolerance,
+            held=held,
+            tie=tie,
+            assumed=assumed,
+            choice=np.full(n, -1, dtype=np.int64),
+            belief=_initial_beliefs(own, log_prior, group_of),
+            counts=np.zeros((n, options), dtype=np.int64),
+            public=public,
+            dirty=np.ones(n, dtype=np.bool_),
+            announced=np.zeros((n if degroot else 0, options)),
+            has_announced=np.zeros(n, dtype=np.bool_),
+            spoke=np.zeros(n, dtype=np.bool_),
+            pending=np.zeros(n, dtype=np.int64),
+        )
+
+    @staticmethod
+    def _channel_state(config: ScenarioConfig, adjacency: Adjacency) -> loop.Channels:
+        configs = [
+            config.channels if g.channels is None else g.channels.apply_to(config.channels)
+            for g in config.population.groups
+        ]
+        latencies = [_latency(c) for c in configs]
+        capacity = np.array([c.capacity or 0 for c in configs], dtype=np.int64)
+        arcs = adjacency.n_arcs if capacity.any() else 0
+        return loop.Channels(
+            latency_kind=np.array([k for k, _, _ in latencies], dtype=np.int64),
+            latency_a=np.array([a for _, a, _ in latencies]),
+            latency_b=np.array([b for _, _, b in latencies]),
+            drop=np.array([c.drop for c in configs]),
+            capacity=capacity,
+            queue=np.array([c.overflow == "queue" for c in configs], dtype=np.bool_),
+            in_transit=np.zeros(arcs, dtype=np.int64),
+            queue_head=np.full(arcs, -1, dtype=np.int64),
+            queue_tail=np.full(arcs, -1, dtype=np.int64),
+        )
+
+    def _initial_buffers(self, n: int, kinds: set[str], queues: bool) -> loop.Buffers:
+        messages = self._fan_total + self._fan_max + 16
+        segments = n + self._fan_max + 16
+        return loop.Buffers(
+            heap_time=np.empty(segments),
+            heap_seq=np.empty(segments, dtype=np.int64),
+            heap_ref=np.empty(segments, dtype=np.int64),
+            seg_ann=np.empty(segments, dtype=np.int64),
+            seg_pos=np.empty(segments, dtype=np.int64),
+            seg_end=np.empty(segments, dtype=np.int64),
+            seg_base=np.empty(segments, dtype=np.int64),
+            msg_off=np.empty(messages, dtype=np.int32),
+            msg_time=np.empty(messages),
+            ann_sender=np.empty(n + 16, dtype=np.int32),
+            ann_option=np.empty(n + 16, dtype=np.int32),
+            ann_time=np.empty(n + 16),
+            ann_slot=np.empty(n + 16, dtype=np.int64),
+            pool=np.empty((n + 16 if "degroot" in kinds else 0, self.options)),
+            wait_next=np.empty(messages if queues else 0, dtype=np.int64),
+            wait_ann=np.empty(messages if queues else 0, dtype=np.int64),
+            wait_off=np.empty(messages if queues else 0, dtype=np.int64),
+            wait_latency=np.empty(messages if queues else 0),
+            rows=np.empty((64, self.options + 4)),
+            scratch=np.empty(max(self._fan_max, 1)),
+            scratch_drop=np.empty(max(self._fan_max, 1)),
+        )
+
+    # -- running ------------------------------------------------------------------------
+
+    def _grow(self) -> None:
+        """Make room for the worst case of the next event (the loop said what is short)."""
+        need = int(self._counters[loop.C_NEED])
+        b = self._buffers
+        extra = self._fan_total + self.n + 16
+        changes: dict[str, np.ndarray] = {}
+
+        def grow(*names: str) -> None:
+            for name in names:
+                array = getattr(b, name)
+                changes[name] = _grown(array, max(2 * len(array), len(array) + extra))
+
+        if need & 1:
+            grow("heap_time", "heap_seq", "heap_ref")
+        if need & 2:
+            grow("seg_ann", "seg_pos", "seg_end", "seg_base")
+        if need & 4:
+            grow("msg_off", "msg_time")
+        if need & 8:
+            grow("ann_sender", "ann_option", "ann_time", "ann_slot")
+        if need & 16:
+            grow("pool")
+        if need & 32:
+            grow("wait_next", "wait_ann", "wait_off", "wait_latency")
+        if need & 64:
+            gap = float(b.heap_time[0]) - float(self._floats[loop.F_NEXT_SAMPLE])
+            rows = int(max(gap, 0.0) / self._cfg.record_interval) + 8
+            changes["rows"] = _grown(b.rows, max(2 * len(b.rows), len(b.rows) + rows))
+        self._buffers = b._replace(**changes)
+
+    def run(self, progress: Progress | None = None, chunk: int = 2_000_000) -> RunResult:
+        """Run to the end and return the result.
+
+        Args:
+            progress: Called with (events, simulated time) every ``chunk`` events.
+            chunk: Events between progress reports.
+        """
+        started = time.perf_counter()
+        c = self._counters
+        rng, prng, arng = self._rngs
+        step = chunk if progress is not None else 2**62
+        while True:
+            status = loop.run_loop(
+                self._cfg,
+                self._net,
+                self._agents,
+                self._inbox,
+                self._channels,
+                self._buffers,
+                c,
+                self._floats,
+                self._record_counts,
+                self._order,
+                self._fan_total,
+                self._fan_max,
+                step,
+                rng,
+                prng,
+                arng,
+            )
+            if status == loop.NEED_SPACE:
+                self._grow()
+            elif status == loop.CHUNK:
+                assert progress is not None
+                progress(int(c[loop.C_EVENTS]), float(self._floats[loop.F_NOW]))
+            else:
+                break
+        gap = float(self._floats[loop.F_NOW]) - float(self._floats[loop.F_NEXT_SAMPLE])
+        rows = int(max(gap, 0.0) / self._cfg.record_interval) + 8
+        if c[loop.C_ROWS] + rows > len(self._buffers.rows):
+            self._buffers = self._buffers._replace(
+                rows=_grown(self._buffers.rows, int(c[loop.C_ROWS]) + rows)
+            )
+        loop.finish_rows(
+            self._cfg, self._agents, self._buffers, c, self._floats, self._record_counts
+        )
+        self._wall += time.perf_counter() - started
+        return self.result()
+
+    # -- results ------------------------------------------------------------------------
+
+    @property
+    def events(self) -> int:
+        """Events processed so far (every delivery counts as one, as in SimPy)."""
+        return int(self._counters[loop.C_EVENTS])
+
+    def summary(self) -> dict[str, Any]:
+        """The summary row (the same columns and meaning as the SimPy engine's)."""
+        c, f, cfg = self._counters, self._floats, self._cfg
+        cascade: int | Literal["undefined"] | None = "undefined"
+        if cfg.observer:
+            action = rules.cascade_action(
+                self._agents.public[self.n], cfg.observer_accuracy, cfg.observer_tie
+            )
+            cascade = None if action < 0 else int(action)
+        first = int(c[loop.C_FIRST_OPTION])
+        onset = int(c[loop.C_ONSET])
+        return summary_row(
+            scenario=self.config.name,
+            seed=self.seed,
+            choices=self._agents.choice,
+            beliefs=self._agents.belief,
+            truth=self.truth,
+            consensus_time=float(f[loop.F_CONSENSUS_SINCE]) if c[loop.C_CONSENSUS] else None,
+            cascade_action=cascade,
+            cascade_onset=(onset if onset >= 0 else None) if cfg.observer else None,
+            announcements=int(c[loop.C_ANNOUNCEMENTS]),
+            herding=int(c[loop.C_HERDING]),
+            first_option=first if first >= 0 else None,
+            sent=int(c[loop.C_SENT]),
+            delivered=int(c[loop.C_DELIVERED]),
+            dropped=int(c[loop.C_DROPPED]),
+            events=self.events,
+            sim_time=float(f[loop.F_NOW]),
+            stop_reason=loop.STOP_REASONS[int(c[loop.C_STOP])],
+            engine="fast",
+            wall_seconds=self._wall,
+        )
+
+    def result(self) -> RunResult:
+        """Summary and time series of the run."""
+        rows = self._buffers.rows[: int(self._counters[loop.C_ROWS])]
+        return RunResult(
+            summary=self.summary(),
+            timeseries=timeseries_frame(rows, self.options),
+            events=None,
+            config=self.config,
+        )
