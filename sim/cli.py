@@ -258,6 +258,41 @@ def report(
 
 
 @app.command()
+def viz(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    set_: SetOption = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)
+    ] = None,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (0: any free port).", min=0, max=65535)
+    ] = 8765,
+    host: Annotated[
+        str,
+        typer.Option(help="Interface to listen on; the default is this machine only."),
+    ] = "127.0.0.1",
+) -> None:
+    """Start the interactive visualizer of a scenario in the browser: the network
+    coloured by announcement, live charts, step/play/reset and parameter controls.
+
+    Prints the page's URL; Ctrl-C stops the server.
+    """
+    from sim.scenario import parse_override
+    from sim.viz.server import serve
+
+    overrides = dict(parse_override(item) for item in set_ or [])
+
+    def announce(url: str) -> None:
+        console.print(f"Visualizer running at {url} (Ctrl-C to stop)", markup=False)
+        sys.stdout.flush()
+
+    try:
+        serve(scenario, overrides, seed=seed, host=host, port=port, announce=announce)
+    except KeyboardInterrupt:
+        console.print("visualizer stopped", markup=False)
+
+
+@app.command()
 def validate(
     runs: Annotated[
         int, typer.Option(help="Runs per case (more runs, tighter agreement).", min=10)
