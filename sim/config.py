@@ -134,6 +134,11 @@ class ScenarioConfig(BaseModel):
     name: str = Field("scenario", description="Name used in outputs.")
     description: str = Field("", description="What the scenario shows.")
     seed: int = Field(0, ge=0, description="Root seed of the run.")
+    engine: Literal["auto", "simpy", "fast"] = Field(
+        "auto",
+        description="Which engine runs it: 'fast' (compiled) whenever it supports every part "
+        "of the scenario under 'auto', else 'simpy'.",
+    )
     world: WorldConfig = WorldConfig()
     population: PopulationConfig = PopulationConfig()
     network: NetworkConfig = Field(default_factory=lambda: _complete())

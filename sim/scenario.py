@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,13 +24,15 @@ import numpy as np
 import tomli_w
 from pydantic import ValidationError
 
+from sim.adjacency import Adjacency
 from sim.agents import AGENT_KINDS
 from sim.config import ScenarioConfig
 from sim.distributions import DIST_TAGS
 from sim.errors import ScenarioError
-from sim.network import RANDOM_TOPOLOGIES, TOPOLOGIES, build_graph, population_size
+from sim.network import RANDOM_TOPOLOGIES, TOPOLOGIES, build_adjacency, population_size
 from sim.protocols import PROTOCOLS
 from sim.results import RunResult
+from sim.streams import Component, Streams
 
 if TYPE_CHECKING:
     from sim.society import Society
@@ -40,6 +42,9 @@ if TYPE_CHECKING:
 # the key paths shown in messages. A tag is never the last part of a location (a key of
 # that member follows it), which tells the agent kind "threshold" from the key
 # "threshold". The tags are the registries' own names, so a new kind is covered.
+# Random graphs above this size are not built at load time just to check them.
+_CHECK_LIMIT = 100_000
+
 _TAGS = {*AGENT_KINDS, *PROTOCOLS, *TOPOLOGIES, *DIST_TAGS}
 _TYPE_NAMES = {"float", "int", "str", "bool", "none", "list", "tuple"}
 
@@ -195,6 +200,7 @@ class Scenario:
         self.config = config
         self.base_dir = base_dir
         self.source = source
+        self._fixed_adjacency: Adjacency | None = None
         self._fixed_graph: nx.DiGraph | None = None
 
     @classmethod
@@ -239,19 +245,61 @@ class Scenario:
         Raises:
             ScenarioError: The network cannot be built.
         """
-        graph = build_graph(
+        n = population_size(self.config, self.base_dir)
+        fixed = self.config.network.topology not in RANDOM_TOPOLOGIES
+        if not fixed and n > _CHECK_LIMIT:
+            return  # a large random graph is checked when a run builds it
+        adjacency = build_adjacency(self.config.network, n, np.random.default_rng(0), self.base_dir)
+        if fixed:
+            self._fixed_adjacency = adjacency
+
+    def engine_for(self, engine: str | None = None, *, events: bool = False) -> str:
+        """The engine that runs this scenario: ``"fast"`` or ``"simpy"``.
+
+        Args:
+            engine: ``"auto"``, ``"simpy"`` or ``"fast"`` (default: the scenario's
+                ``engine`` key). ``"auto"`` picks the fast engine when it supports every
+                part of the scenario.
+            events: Whether the per-message event log is wanted (SimPy only).
+
+        Raises:
+            ScenarioError: ``"fast"`` was asked for a scenario it cannot run; the message
+                names the parts it does not support.
+        """
+        from sim.fast import unsupported_parts
+
+        requested = engine or self.config.engine
+        if requested not in ("auto", "simpy", "fast"):
+            raise ScenarioError(f"engine = {requested!r}: expected 'auto', 'simpy' or 'fast'")
+        if requested == "simpy":
+            return "simpy"
+        problems = unsupported_parts(self.config, record_events=events)
+        if requested == "fast" and problems:
+            raise ScenarioError(
+                f"{self.source}: engine = 'fast' cannot run this scenario: "
+                f"{'; '.join(problems)}. Use engine = 'simpy' (or 'auto', which picks "
+                "the engine that can)."
+            )
+        return "simpy" if problems else "fast"
+
+    def adjacency(self, seed: int | None = None) -> Adjacency:
+        """The network of the run with this seed, as compressed sparse arrays."""
+        if self._fixed_adjacency is not None:
+            return self._fixed_adjacency
+        run_seed = self.config.seed if seed is None else int(seed)
+        return build_adjacency(
             self.config.network,
             population_size(self.config, self.base_dir),
-            np.random.default_rng(0),
+            Streams(run_seed).generator(Component.NETWORK),
             self.base_dir,
         )
-        if self.config.network.topology not in RANDOM_TOPOLOGIES:
-            self._fixed_graph = graph
 
     def build(self, seed: int | None = None, *, record_events: bool = False) -> Society:
         """Build the :class:`~sim.society.Society` for one run (not yet run)."""
         from sim.society import Society
 
+        if self._fixed_adjacency is not None and self._fixed_graph is None:
+            self._fixed_graph = self._fixed_adjacency.to_networkx()
         return Society(
             self.config,
             seed,
@@ -260,17 +308,38 @@ class Scenario:
             graph=self._fixed_graph,
         )
 
-    def run(self, seed: int | None = None, *, events: bool = False) -> RunResult:
+    def run(
+        self,
+        seed: int | None = None,
+        *,
+        events: bool = False,
+        engine: str | None = None,
+        progress: Callable[[int, float], None] | None = None,
+    ) -> RunResult:
         """Run once.
 
         Args:
             seed: Root seed (default: the scenario's ``seed``).
-            events: Also record every message (``result.events``).
+            events: Also record every message (``result.events``; SimPy engine only).
+            engine: ``"auto"``, ``"simpy"`` or ``"fast"`` (default: the scenario's
+                ``engine``); see :meth:`engine_for`. The summary's ``engine`` column
+                says which one ran.
+            progress: Called now and then with (events so far, simulated time).
 
         Returns:
             The run's :class:`~sim.results.RunResult`.
         """
-        return self.build(seed, record_events=events).run()
+        if self.engine_for(engine, events=events) == "fast":
+            from sim.fast import FastRun
+
+            fast = FastRun(
+                self.config,
+                seed,
+                base_dir=self.base_dir,
+                adjacency=self._fixed_adjacency,
+            )
+            return fast.run(progress)
+        return self.build(seed, record_events=events).run(progress)
 
     def to_dict(self, seed: int | None = None) -> dict[str, Any]:
         """The fully resolved scenario as plain data (every default written out).

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -244,8 +245,14 @@ class Society(mesa.Model):
         """Whether the run has ended (``stop_reason`` says why)."""
         return self.stop_reason is not None
 
-    def advance(self, until: float = math.inf) -> bool:
+    def advance(
+        self, until: float = math.inf, progress: Callable[[int, float], None] | None = None
+    ) -> bool:
         """Process events up to simulated time ``until`` or until a stopping rule fires.
+
+        Args:
+            until: Simulated time to stop at.
+            progress: Called with (events so far, simulated time) every 20,000 events.
 
         Returns:
             Whether the run has ended.
@@ -268,6 +275,8 @@ class Society(mesa.Model):
                 self._steps += 1  # counted first: a batch of deliveries reads it
                 env.step()
                 self._stop_due()
+                if progress is not None and self._steps % 20_000 == 0:
+                    progress(self.events, env.now)
         self._wall += time.perf_counter() - started
         self.time = env.now
         if self.stop_reason is not None:
@@ -280,9 +289,13 @@ class Society(mesa.Model):
         if not self.finished:
             self.advance(self.env.now + 1.0)
 
-    def run(self) -> RunResult:
-        """Run to the end and return the result."""
-        self.advance()
+    def run(self, progress: Callable[[int, float], None] | None = None) -> RunResult:
+        """Run to the end and return the result.
+
+        Args:
+            progress: Called with (events so far, simulated time) every 20,000 events.
+        """
+        self.advance(progress=progress)
         return self.result()
 
     # -- results -------------------------------------------------------------------------

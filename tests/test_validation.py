@@ -17,9 +17,10 @@ RUNS = 1500
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
 @pytest.mark.parametrize("case", cases(), ids=lambda c: f"{c.result}: {c.case}")
-def test_case_matches_theory(case) -> None:  # type: ignore[no-untyped-def]
-    rows = list(run_cases([case], RUNS, seed=1000))
+def test_case_matches_theory(case, engine) -> None:  # type: ignore[no-untyped-def]
+    rows = list(run_cases([case], RUNS, seed=1000, engine=engine))
     assert rows
     for row in rows:
         if row.std_error == 0:

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+import networkx as nx
 import numpy as np
 from numba import njit
 
@@ -76,6 +77,22 @@ def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) ->
     return parts
 
 
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every specialisation the engine uses, by
+    running one small scenario per agent kind and protocol."""
+    from sim.scenario import Scenario
+
+    for kind in KIND_CODES:
+        for protocol in ("sequential", "asynchronous", "rounds"):
+            data: dict[str, Any] = {
+                "population": {"size": 6, "groups": [{"agent": kind}]},
+                "protocol": {"kind": protocol},
+                "channels": {"capacity": 1, "overflow": "queue"},
+                "stop": {"max_time": 3.0},
+            }
+            FastRun(Scenario.from_dict(data).config, seed=0).run()
+
+
 def _latency(config: ChannelConfig) -> tuple[int, float, float]:
     value = config.latency
     if isinstance(value, int | float):
@@ -123,8 +140,9 @@ class FastRun:
             :func:`unsupported_parts`).
         seed: Root seed (default: ``config.seed``).
         base_dir: Folder that relative paths in the scenario resolve against.
-        adjacency: The network, if already built (what ``build_adjacency`` gives for
-            this scenario and seed).
+        adjacency: The network, if already built: what ``build_adjacency`` gives for
+            this scenario and seed, or any networkx graph on nodes ``0..n-1`` (converted;
+            an undirected edge becomes both arcs).
 
     Example:
         >>> import sim
@@ -141,7 +159,7 @@ class FastRun:
         seed: int | None = None,
         *,
         base_dir: Path | None = None,
-        adjacency: Adjacency | None = None,
+        adjacency: Adjacency | nx.Graph | None = None,
     ) -> None:
         problems = unsupported_parts(config)
         if problems:
@@ -150,6 +168,8 @@ class FastRun:
         self.config = config
         self.seed = config.seed if seed is None else int(seed)
         streams = Streams(self.seed)
+        if isinstance(adjacency, nx.Graph):
+            adjacency = Adjacency.from_networkx(adjacency)
         if adjacency is None:
             adjacency = build_adjacency(
                 config.network,
@@ -375,6 +395,8 @@ class FastRun:
             seg_end=np.empty(segments, dtype=np.int64),
             seg_base=np.empty(segments, dtype=np.int64),
             msg_off=np.empty(messages, dtype=np.int32),
+            msg_recv=np.empty(messages, dtype=np.int32),
+            msg_in=np.empty(messages, dtype=np.int64),
             msg_time=np.empty(messages),
             ann_sender=np.empty(n + 16, dtype=np.int32),
             ann_option=np.empty(n + 16, dtype=np.int32),
@@ -409,7 +431,7 @@ class FastRun:
         if need & 2:
             grow("seg_ann", "seg_pos", "seg_end", "seg_base")
         if need & 4:
-            grow("msg_off", "msg_time")
+            grow("msg_off", "msg_recv", "msg_in", "msg_time")
         if need & 8:
             grow("ann_sender", "ann_option", "ann_time", "ann_slot")
         if need & 16:
@@ -472,6 +494,16 @@ class FastRun:
         return self.result()
 
     # -- results ------------------------------------------------------------------------
+
+    @property
+    def beliefs(self) -> np.ndarray:
+        """Every agent's current belief, shape ``(n, K)`` (do not modify)."""
+        return self._agents.belief
+
+    @property
+    def choices(self) -> np.ndarray:
+        """Every agent's current choice (``-1``: none yet; do not modify)."""
+        return self._agents.choice
 
     @property
     def events(self) -> int:

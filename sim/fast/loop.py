@@ -13,6 +13,10 @@ segment skip the heap entirely while they stay ahead of everything else. At a mi
 agents the heap is ten times smaller than a per-message heap and most deliveries touch
 contiguous memory.
 
+The helpers of the hot path are inlined into the loop (``inline="always"``): a call
+that passes the state's tuples of arrays costs a reference-count update per array,
+which made each delivery several times slower than its actual work.
+
 All storage is preallocated by the caller (:mod:`sim.fast.engine`). Before each event
 the loop checks that the buffers can absorb the worst case of that event; if not, it
 returns :data:`NEED_SPACE` without touching anything and the caller grows the buffers
@@ -177,7 +181,9 @@ class Buffers(NamedTuple):
     seg_pos: np.ndarray
     seg_end: np.ndarray
     seg_base: np.ndarray
-    msg_off: np.ndarray
+    msg_off: np.ndarray  # position of the receiver in the sender's row
+    msg_recv: np.ndarray  # the receiver, and its in-arc: kept with the message so a
+    msg_in: np.ndarray  # delivery needs no lookups in the graph (each one a cache miss)
     msg_time: np.ndarray
     ann_sender: np.ndarray
     ann_option: np.ndarray
@@ -201,7 +207,7 @@ def _before(t1: float, s1: int, t2: float, s2: int) -> bool:
     return t1 < t2 or (t1 == t2 and s1 < s2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sift_down(b: Buffers, size: int, pos: int) -> None:
     time, seq, ref = b.heap_time[pos], b.heap_seq[pos], b.heap_ref[pos]
     while True:
@@ -224,7 +230,7 @@ def _sift_down(b: Buffers, size: int, pos: int) -> None:
     b.heap_time[pos], b.heap_seq[pos], b.heap_ref[pos] = time, seq, ref
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _push(b: Buffers, c: np.ndarray, time: float, seq: int, ref: int) -> None:
     pos = c[C_HEAP]
     c[C_HEAP] += 1
@@ -241,7 +247,7 @@ def _push(b: Buffers, c: np.ndarray, time: float, seq: int, ref: int) -> None:
     b.heap_time[pos], b.heap_seq[pos], b.heap_ref[pos] = time, seq, ref
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pop(b: Buffers, c: np.ndarray) -> None:
     c[C_HEAP] -= 1
     size = c[C_HEAP]
@@ -254,7 +260,7 @@ def _pop(b: Buffers, c: np.ndarray) -> None:
         _sift_down(b, size, 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _schedule(b: Buffers, c: np.ndarray, time: float, ref: int) -> None:
     """Schedule a protocol event (a SimPy timeout or triggered event)."""
     seq = c[C_SEQ]
@@ -265,7 +271,7 @@ def _schedule(b: Buffers, c: np.ndarray, time: float, ref: int) -> None:
 # -------------------------------------------------------------------------- recorder
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _write_row(cfg: Config, a: Agents, b: Buffers, c: np.ndarray, time: float, rc: np.ndarray):
     row = b.rows[c[C_ROWS]]
     row[0] = time
@@ -277,7 +283,7 @@ def _write_row(cfg: Config, a: Agents, b: Buffers, c: np.ndarray, time: float, r
     c[C_ROWS] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sample_until(cfg: Config, a: Agents, b: Buffers, c: np.ndarray, f: np.ndarray, rc, now):
     while f[F_NEXT_SAMPLE] < now:
         _write_row(cfg, a, b, c, f[F_NEXT_SAMPLE], rc)
@@ -293,7 +299,7 @@ def finish_rows(cfg: Config, a: Agents, b: Buffers, c: np.ndarray, f: np.ndarray
         _write_row(cfg, a, b, c, now, rc)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _position(cfg: Config, a: Agents, b, c, f, rc, old: int, new: int) -> None:
     """An agent's choice changed (``Recorder.position``)."""
     _sample_until(cfg, a, b, c, f, rc, f[F_NOW])
@@ -443,8 +449,8 @@ def _decide(cfg: Config, net: Network, a: Agents, box: Inbox, b: Buffers, v: int
 # ------------------------------------------------------------------ channels, acting
 
 
-@njit(cache=True)
-def _start(b: Buffers, c: np.ndarray, ann: int, off: int, time: float) -> None:
+@njit(cache=True, inline="always")
+def _start(b: Buffers, c, ann: int, off: int, recv: int, inarc: int, time: float) -> None:
     """Put one message on its way as a segment of its own (a queued message's slot
     freed, or a capacity-limited channel)."""
     seq = c[C_SEQ]
@@ -454,6 +460,8 @@ def _start(b: Buffers, c: np.ndarray, ann: int, off: int, time: float) -> None:
     i = c[C_MSGS]
     c[C_MSGS] += 1
     b.msg_off[i] = off
+    b.msg_recv[i] = recv
+    b.msg_in[i] = inarc
     b.msg_time[i] = time
     b.seg_ann[s] = ann
     b.seg_pos[s] = i
@@ -462,7 +470,7 @@ def _start(b: Buffers, c: np.ndarray, ann: int, off: int, time: float) -> None:
     _push(b, c, time, seq, s)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, c, f, u: int, ann, rng):
     """Send announcement ``ann`` of ``u`` to all its receivers (``Channels.broadcast``)."""
     lo, hi = net.indptr[u], net.indptr[u + 1]
@@ -507,9 +515,13 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, c, f, u: 
             while q > first and b.msg_time[q - 1] > t:
                 b.msg_time[q] = b.msg_time[q - 1]
                 b.msg_off[q] = b.msg_off[q - 1]
+                b.msg_recv[q] = b.msg_recv[q - 1]
+                b.msg_in[q] = b.msg_in[q - 1]
                 q -= 1
             b.msg_time[q] = t
             b.msg_off[q] = j
+            b.msg_recv[q] = net.indices[lo + j]
+            b.msg_in[q] = net.in_of_out[lo + j]
             i += 1
         if i > first:
             c[C_SEGS] += 1
@@ -546,10 +558,10 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, c, f, u: 
             continue
         ch.in_transit[e] += 1
         a.pending[receiver] += 1
-        _start(b, c, ann, j, now + b.scratch[j])
+        _start(b, c, ann, j, receiver, net.in_of_out[e], now + b.scratch[j])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _announce(cfg, net, a: Agents, ch, b: Buffers, c, f, rc, v: int, rng) -> None:
     """Broadcast ``v``'s choice (``Society.announce`` and ``Recorder.announcement``)."""
     option = a.choice[v]
@@ -577,7 +589,7 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, c, f, rc, v: int, rng) -> Non
     _broadcast(cfg, net, a, ch, b, c, f, v, ann, rng)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _observe(cfg: Config, a: Agents, c: np.ndarray, option: int) -> None:
     """The cascade observer takes in a first announcement (``CascadeObserver.observe``).
     Its public belief lives in row ``n`` of ``a.public``."""
@@ -595,7 +607,7 @@ def _observe(cfg: Config, a: Agents, c: np.ndarray, option: int) -> None:
     c[C_OBSERVED] += 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _act(cfg, net, a: Agents, box, ch, b, c, f, rc, v: int, announce: bool, rng, arng) -> None:
     """``Society.act``: apply the rule, record a changed choice, announce if wanted."""
     old = a.choice[v]
@@ -606,12 +618,13 @@ def _act(cfg, net, a: Agents, box, ch, b, c, f, rc, v: int, announce: bool, rng,
         _announce(cfg, net, a, ch, b, c, f, rc, v, rng)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _receive(net: Network, a: Agents, box: Inbox, b: Buffers, v: int, p: int, ann: int) -> bool:
     """``SocietyAgent.receive`` (and the Bayesian first-announcement bookkeeping)."""
     t = b.ann_time[ann]
     option = b.ann_option[ann]
-    if a.kind[v] == BAYESIAN and (box.first_time[p] < 0.0 or t < box.first_time[p]):
+    bayesian = len(box.first_time) > 0 and a.kind[v] == BAYESIAN
+    if bayesian and (box.first_time[p] < 0.0 or t < box.first_time[p]):
         box.first_time[p] = t
         box.first_option[p] = option
         a.dirty[v] = True
@@ -687,7 +700,7 @@ def _protocol_event(cfg, net, a, box, ch, b, c, f, rc, ref, order, rng, prng, ar
         _schedule(b, c, now, END)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _delivery(cfg, net, a, box, ch, b, c, f, rc, s: int, rng, arng) -> None:
     """Deliver the next message of segment ``s`` (at the top of the heap)."""
     i = b.seg_pos[s]
@@ -701,22 +714,23 @@ def _delivery(cfg, net, a, box, ch, b, c, f, rc, s: int, rng, arng) -> None:
         _sift_down(b, c[C_HEAP], 0)
     else:
         _pop(b, c)
-    u = b.ann_sender[ann]
-    e = net.indptr[u] + off
-    v = net.indices[e]
+    v = b.msg_recv[i]
+    p = b.msg_in[i]
     c[C_DELIVERED] += 1
-    g = a.group[u]
-    if ch.capacity[g] > 0:
-        w = ch.queue_head[e]
-        if w >= 0:
-            # The freed slot goes straight to the oldest waiting message.
-            ch.queue_head[e] = b.wait_next[w]
-            if b.wait_next[w] < 0:
-                ch.queue_tail[e] = -1
-            _start(b, c, b.wait_ann[w], b.wait_off[w], f[F_NOW] + b.wait_latency[w])
-        else:
-            ch.in_transit[e] -= 1
-    if _receive(net, a, box, b, v, net.in_of_out[e], ann) and cfg.wake_on_message:
+    if len(ch.in_transit) > 0:  # some channels have a capacity
+        u = b.ann_sender[ann]
+        if ch.capacity[a.group[u]] > 0:
+            e = net.indptr[u] + off
+            w = ch.queue_head[e]
+            if w >= 0:
+                # The freed slot goes straight to the oldest waiting message.
+                ch.queue_head[e] = b.wait_next[w]
+                if b.wait_next[w] < 0:
+                    ch.queue_tail[e] = -1
+                _start(b, c, b.wait_ann[w], b.wait_off[w], v, p, f[F_NOW] + b.wait_latency[w])
+            else:
+                ch.in_transit[e] -= 1
+    if _receive(net, a, box, b, v, p, ann) and cfg.wake_on_message:
         _act(cfg, net, a, box, ch, b, c, f, rc, v, True, rng, arng)
     a.pending[v] -= 1
     if a.pending[v] == 0 and c[C_WAIT_AGENT] == v:
@@ -724,7 +738,7 @@ def _delivery(cfg, net, a, box, ch, b, c, f, rc, s: int, rng, arng) -> None:
         _schedule(b, c, f[F_NOW], DRAINED)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stop_due(cfg: Config, c: np.ndarray, f: np.ndarray) -> bool:
     """``Society._stop_due`` after an event."""
     if f[F_NOW] != f[F_INSTANT]:
@@ -739,7 +753,7 @@ def _stop_due(cfg: Config, c: np.ndarray, f: np.ndarray) -> bool:
     return c[C_STOP] != RUNNING
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _room(cfg: Config, b: Buffers, c: np.ndarray, f: np.ndarray, bulk: bool, fan: int, time):
     """Whether every buffer can take the worst case of the next event; if not, record
     in ``c[C_NEED]`` which one is short (a bit per buffer) and return False."""

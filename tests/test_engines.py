@@ -1,0 +1,246 @@
+"""The fast engine runs the same societies as the SimPy engine.
+
+By design the fast engine replays the SimPy engine's schedule event for event, with the
+same rule kernels and the same random streams, so the same seed must give the same run.
+Each case below (together they cover every agent kind, every protocol, every latency
+distribution, losses, both capacity policies and every stopping rule) is run on 1,000
+seeds by both engines, and checked two ways:
+
+* seed by seed, the summaries and time series are identical;
+* as distributions, the summary metrics agree: a chi-square test on categorical
+  outcomes and a two-sample Kolmogorov–Smirnov test on numeric ones, each required to
+  have p > 0.001 (a false alarm rate of 1 in 1,000 per comparison were the engines
+  only equal in distribution). ``test_distribution_check_has_power`` shows these tests
+  reject an engine whose rule differs slightly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import polars as pl
+import pytest
+from scipy import stats
+
+import sim
+from sim.errors import ScenarioError
+from sim.fast import FastRun
+from sim.fast import engine as fast_engine
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SEEDS = 1000
+CATEGORICAL = ("majority_correct", "consensus", "cascade", "stop_reason", "truth")
+NUMERIC = ("accuracy", "herding_rate", "brier", "messages_delivered", "events", "sim_time")
+
+CASES: dict[str, tuple[str, dict[str, Any]]] = {
+    "bayesian, sequential, complete": ("cascade.toml", {"population.size": 8}),
+    "bayesian, asynchronous, erdos_renyi, exponential latency": (
+        "cascade.toml",
+        {
+            "population.size": 15,
+            "network": {"topology": "erdos_renyi", "mean_degree": 4},
+            "protocol": {"kind": "asynchronous", "wake_rate": 0.3},
+            "channels.latency": {"dist": "exponential", "mean": 0.5},
+            "stop.max_time": 6.0,
+        },
+    ),
+    "social + bayesian, asynchronous, watts_strogatz, loss": (
+        "network_herding.toml",
+        {"population.size": 16, "stop.max_time": 3.0},
+    ),
+    "degroot, rounds, barabasi_albert": (
+        "degroot.toml",
+        {"population.size": 12, "protocol.rounds": 6},
+    ),
+    "degroot, asynchronous, constant latency": (
+        "degroot.toml",
+        {
+            "population.size": 8,
+            "population.groups.0.tolerance": 0.05,
+            "protocol": {"kind": "asynchronous", "wake_rate": 0.5},
+            "channels.latency": 0.3,
+            "stop.max_time": 3.0,
+        },
+    ),
+    "threshold, rounds, beta latency": (
+        "degroot.toml",
+        {
+            "population.size": 12,
+            "population.groups": [
+                {"agent": "threshold", "threshold": {"dist": "uniform", "low": 0.3, "high": 0.7}}
+            ],
+            "channels.latency": {"dist": "beta", "a": 2, "b": 2},
+            "protocol.rounds": 5,
+        },
+    ),
+    "voter, asynchronous, consensus stop": ("voter.toml", {"population.size": 10}),
+    "stubborn + social, sequential, uniform latency and loss": (
+        "cascade.toml",
+        {
+            "population.size": 15,
+            "population.groups": [
+                {"agent": "social", "share": 0.7, "weight": 0.9},
+                {"agent": "stubborn", "share": 0.3, "option": 0},
+            ],
+            "channels": {"latency": {"dist": "uniform", "low": 0.5, "high": 3.0}, "drop": 0.1},
+            "protocol.interval": 0.5,
+        },
+    ),
+    "social, asynchronous, capacity with queue": (
+        "network_herding.toml",
+        {
+            "population.size": 12,
+            "channels": {
+                "latency": {"dist": "lognormal", "mu": -1, "sigma": 0.5},
+                "capacity": 1,
+                "overflow": "queue",
+            },
+            "stop.max_time": 2.0,
+        },
+    ),
+    "social, rounds, capacity with drops, max_events": (
+        "network_herding.toml",
+        {
+            "population.size": 20,
+            "protocol": {"kind": "rounds", "rounds": 4},
+            "channels": {"latency": {"dist": "exponential", "mean": 0.4}, "capacity": 1},
+            "stop": {"max_events": 150},
+        },
+    ),
+    "social, asynchronous, zero latency, stalls": (
+        "network_herding.toml",
+        {
+            "population.size": 12,
+            "population.groups": [{"agent": "social", "weight": 3.0}],
+            "channels": {"latency": 0.0},
+            "protocol": {"kind": "asynchronous", "wake_rate": 0.0},
+            "stop": {"max_stall_events": 300, "consensus": False},
+        },
+    ),
+}
+
+
+def _runs(name: str, engine: str, seeds: range = range(SEEDS)) -> list[sim.RunResult]:
+    path, overrides = CASES[name]
+    scenario = sim.load(SCENARIOS / path, {**overrides, "engine": engine})
+    return [scenario.run(seed=seed) for seed in seeds]
+
+
+def _table(results: list[sim.RunResult]) -> pl.DataFrame:
+    return pl.DataFrame([r.summary for r in results]).drop("engine", "wall_seconds")
+
+
+def _distributions_agree(a: pl.DataFrame, b: pl.DataFrame) -> dict[str, float]:
+    """p-value of each comparison of the two samples' summary metrics."""
+    p_values = {}
+    for column in CATEGORICAL:
+        x, y = a[column].cast(pl.String).fill_null("null"), b[column].cast(pl.String)
+        y = y.fill_null("null")
+        levels = sorted(set(x) | set(y))
+        table = np.array([[(s == level).sum() for level in levels] for s in (x, y)])
+        table = table[:, table.sum(axis=0) > 0]
+        if table.shape[1] > 1:
+            p_values[column] = float(stats.chi2_contingency(table).pvalue)
+    for column in NUMERIC:
+        x, y = a[column].drop_nulls().to_numpy(), b[column].drop_nulls().to_numpy()
+        if len(x) and len(y):
+            p_values[column] = float(stats.ks_2samp(x, y).pvalue)
+    return p_values
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(CASES))
+def test_engines_agree(name: str) -> None:
+    fast, simpy = _runs(name, "fast"), _runs(name, "simpy")
+    assert {r.summary["engine"] for r in fast} == {"fast"}
+    assert {r.summary["engine"] for r in simpy} == {"simpy"}
+    a, b = _table(fast), _table(simpy)
+    for column, p in _distributions_agree(a, b).items():
+        assert p > 1e-3, f"{column}: the engines' distributions differ (p = {p:.2g})"
+    # Stronger, and what the design promises: the very same runs.
+    for seed, (x, y) in enumerate(zip(fast, simpy, strict=True)):
+        assert a.row(seed) == b.row(seed), f"seed {seed}"
+        assert x.timeseries.equals(y.timeseries), f"seed {seed}"
+
+
+def test_distribution_check_has_power() -> None:
+    """The distribution tests tell apart engines whose social weight differs by 0.5."""
+    path, overrides = CASES["social + bayesian, asynchronous, watts_strogatz, loss"]
+    seeds = range(SEEDS)
+    base = sim.load(SCENARIOS / path, {**overrides, "engine": "fast"})
+    other = base.with_overrides({"population.groups.0.weight": 0.3})
+    a = _table([base.run(seed=s) for s in seeds])
+    b = _table([other.run(seed=s + 10_000) for s in seeds])
+    assert min(_distributions_agree(a, b).values()) < 1e-3
+
+
+def test_every_stylized_kind_and_protocol_is_covered() -> None:
+    kinds, protocols = set(), set()
+    for path, overrides in CASES.values():
+        config = sim.load(SCENARIOS / path, overrides).config
+        kinds |= {g.agent for g in config.population.groups}
+        protocols.add(config.protocol.kind)
+    assert kinds == set(fast_engine.KIND_CODES)
+    assert protocols == {"sequential", "asynchronous", "rounds"}
+
+
+def test_auto_picks_the_fast_engine_and_says_so() -> None:
+    scenario = sim.load(SCENARIOS / "cascade.toml")
+    assert scenario.engine_for() == "fast"
+    assert scenario.run(seed=1).summary["engine"] == "fast"
+    assert scenario.run(seed=1, engine="simpy").summary["engine"] == "simpy"
+    # The message log is SimPy's alone: auto falls back, fast refuses by name.
+    assert scenario.run(seed=1, events=True).summary["engine"] == "simpy"
+    with pytest.raises(ScenarioError, match=r"engine = 'fast' cannot run .*--events"):
+        scenario.run(seed=1, events=True, engine="fast")
+
+
+def test_fast_engine_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
+    scenario = sim.load(
+        SCENARIOS / "network_herding.toml", {"population.size": 500, "engine": "fast"}
+    )
+    for folder in ("a", "b"):
+        scenario.run(seed=4).write(tmp_path / folder, scenario.to_toml(seed=4))
+    for name in ("timeseries.parquet", "scenario.toml"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    a = pl.read_parquet(tmp_path / "a" / "summary.parquet").drop("wall_seconds")
+    b = pl.read_parquet(tmp_path / "b" / "summary.parquet").drop("wall_seconds")
+    assert a.equals(b)
+    assert a["engine"].to_list() == ["fast"]
+    other = scenario.run(seed=5).timeseries
+    assert not other.equals(pl.read_parquet(tmp_path / "a" / "timeseries.parquet"))
+
+
+def test_buffers_grow_and_progress_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long asynchronous run outgrows the initial buffers; the result is unchanged."""
+    grew = []
+    original = FastRun._grow
+
+    def spy(self: FastRun) -> None:
+        grew.append(int(self._counters[fast_engine.loop.C_NEED]))
+        original(self)
+
+    monkeypatch.setattr(FastRun, "_grow", spy)
+    scenario = sim.load(SCENARIOS / "network_herding.toml", {"population.size": 200})
+    reports: list[tuple[int, float]] = []
+    run = FastRun(scenario.config, seed=2)
+    result = run.run(progress=lambda events, now: reports.append((events, now)), chunk=500)
+    assert grew, "the run never needed more room"
+    assert len(reports) >= 2
+    assert [e for e, _ in reports] == sorted(e for e, _ in reports)
+    assert [t for _, t in reports] == sorted(t for _, t in reports)
+    reference = scenario.run(seed=2, engine="simpy")
+    assert _table([result]).equals(_table([reference]))
+    assert result.timeseries.equals(reference.timeseries)
+
+
+def test_networkx_graphs_are_accepted() -> None:
+    graph = nx.karate_club_graph()
+    scenario = sim.Scenario.from_dict({"population": {"size": 34}, "protocol": {"kind": "rounds"}})
+    result = FastRun(scenario.config, seed=3, adjacency=graph).run()
+    assert result.summary["n_agents"] == 34
+    # Every undirected edge is two channels; one announcement per agent per round.
+    assert result.summary["messages_sent"] == 2 * graph.number_of_edges() * 10
