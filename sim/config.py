@@ -68,6 +68,10 @@ class StopConfig(BaseModel):
         "(default: 100 per agent, at least 10,000).",
     )
 
+    def stall_limit(self, n: int) -> int:
+        """Events at one instant after which a run of ``n`` agents counts as stalled."""
+        return self.max_stall_events or max(10_000, 100 * n)
+
 
 class RecordConfig(BaseModel):
     """The ``[record]`` table: what is recorded."""
@@ -147,6 +151,32 @@ class ScenarioConfig(BaseModel):
     stop: StopConfig = StopConfig()
     record: RecordConfig = RecordConfig()
     sweep: SweepConfig | None = None
+
+    def group_channels(self) -> list[ChannelConfig]:
+        """The channel settings of each population group's messages (``[channels]`` with
+        the group's overrides applied), in group order."""
+        return [
+            self.channels if g.channels is None else g.channels.apply_to(self.channels)
+            for g in self.population.groups
+        ]
+
+    def observer_parameters(self, accuracy: Any) -> tuple[float, str]:
+        """Signal accuracy and tie rule the cascade observer attributes to the agents.
+
+        Args:
+            accuracy: Every agent's signal accuracy.
+
+        Returns:
+            The population's accuracy if everyone has the same (then the observer shares
+            the Bayesian agents' public beliefs), else its mean; and the first Bayesian
+            group's tie rule (``"coin"`` if there is none).
+        """
+        shared = bool((accuracy == accuracy[0]).all())
+        bayesian = [g for g in self.population.groups if isinstance(g, BayesianGroup)]
+        return (
+            float(accuracy[0] if shared else accuracy.mean()),
+            bayesian[0].tie_rule if bayesian else "coin",
+        )
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioConfig:

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sim import adjacency
 from sim.adjacency import Adjacency
 from sim.errors import ScenarioError
+from sim.streams import Component, Streams
 
 TOPOLOGIES: tuple[str, ...] = (
     "complete",
@@ -519,6 +520,18 @@ def build_adjacency(
             f"network.topology = {config.topology!r}: cannot build the graph with "
             f"population.size = {n}: {exc}"
         ) from exc
+
+
+def run_network(config: Any, streams: Streams, base_dir: Path | None = None) -> Adjacency:
+    """The network of one run: :func:`build_adjacency` for a scenario (a
+    :class:`~sim.config.ScenarioConfig`) from the run's network stream. Both engines
+    build their graph here."""
+    return build_adjacency(
+        config.network,
+        population_size(config, base_dir),
+        streams.generator(Component.NETWORK),
+        base_dir,
+    )
 
 
 def build_graph(

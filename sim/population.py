@@ -6,7 +6,11 @@ laid over the nodes in order (``placement = "block"``) or in random order
 per-agent parameters (a number is copied, a distribution sampled), all from the
 population's random stream, group by group.
 
-Main entry points: :func:`draw_population`, :class:`Population`, :func:`group_sizes`.
+:func:`draw_members` draws a run's population and world from its streams: the one place
+both engines get their agents from, so that the same seed gives them the same society.
+
+Main entry points: :func:`draw_members`, :func:`draw_population`, :class:`Population`,
+:func:`group_sizes`.
 """
 
 from __future__ import annotations
@@ -14,11 +18,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.agents import GroupConfig
 from sim.distributions import Quantity, sample
+from sim.streams import Component, Streams
+from sim.world import World, draw_signals
+
+if TYPE_CHECKING:
+    from sim.config import ScenarioConfig
 
 
 def group_sizes(shares: Sequence[float], n: int) -> list[int]:
@@ -88,3 +98,22 @@ def draw_population(
             column = params.setdefault(name, np.full(n, np.nan))
             column[members] = sample(value, rng, len(members))
     return Population(group_of, accuracy, params)
+
+
+def draw_members(config: ScenarioConfig, n: int, streams: Streams) -> tuple[Population, World]:
+    """The population (groups and per-agent parameters) and the world (truth and private
+    signals) of a run of ``n`` agents, from the run's population and world streams."""
+    population = draw_population(
+        config.population.groups,
+        n,
+        config.world.signal_accuracy,
+        config.population.placement,
+        streams.generator(Component.POPULATION),
+    )
+    world_rng = streams.generator(Component.WORLD)
+    options = config.world.options
+    truth = (
+        int(world_rng.integers(options)) if config.world.truth == "random" else config.world.truth
+    )
+    signals = draw_signals(truth, population.accuracy, options, world_rng)
+    return population, World(options, truth, signals, population.accuracy)

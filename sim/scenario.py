@@ -29,10 +29,16 @@ from sim.agents import AGENT_KINDS
 from sim.config import ScenarioConfig
 from sim.distributions import DIST_TAGS
 from sim.errors import ScenarioError
-from sim.network import RANDOM_TOPOLOGIES, TOPOLOGIES, build_adjacency, population_size
+from sim.network import (
+    RANDOM_TOPOLOGIES,
+    TOPOLOGIES,
+    build_adjacency,
+    population_size,
+    run_network,
+)
 from sim.protocols import PROTOCOLS
 from sim.results import RunResult
-from sim.streams import Component, Streams
+from sim.streams import Streams
 
 if TYPE_CHECKING:
     from sim.society import Society
@@ -287,12 +293,7 @@ class Scenario:
         if self._fixed_adjacency is not None:
             return self._fixed_adjacency
         run_seed = self.config.seed if seed is None else int(seed)
-        return build_adjacency(
-            self.config.network,
-            population_size(self.config, self.base_dir),
-            Streams(run_seed).generator(Component.NETWORK),
-            self.base_dir,
-        )
+        return run_network(self.config, Streams(run_seed), self.base_dir)
 
     def build(self, seed: int | None = None, *, record_events: bool = False) -> Society:
         """Build the :class:`~sim.society.Society` for one run (not yet run)."""

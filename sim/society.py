@@ -21,7 +21,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import mesa
 import networkx as nx
@@ -29,17 +29,16 @@ import numpy as np
 import simpy
 
 from sim.agents import AGENT_KINDS, Announcement, SocietyAgent
-from sim.agents.bayesian import BayesianGroup, PublicBeliefs, TieRule
+from sim.agents.bayesian import PublicBeliefs, TieRule
 from sim.channels import Channels, Message, MessageLog
 from sim.config import ScenarioConfig
 from sim.metrics import summary_row
-from sim.network import build_graph, has_weights, out_neighbors, population_size
-from sim.population import draw_population
+from sim.network import has_weights, out_neighbors, run_network
+from sim.population import draw_members
 from sim.protocols import PROTOCOLS, SequentialProtocol, wakes_on_message
 from sim.recorder import CascadeObserver, Recorder
 from sim.results import RunResult
 from sim.streams import Component, Streams
-from sim.world import World, draw_signals
 
 
 class Society(mesa.Model):
@@ -85,36 +84,16 @@ class Society(mesa.Model):
         self.agents_rng = streams.generator(Component.AGENT)
 
         if graph is None:
-            graph = build_graph(
-                config.network,
-                population_size(config, base_dir),
-                streams.generator(Component.NETWORK),
-                base_dir,
-            )
+            graph = run_network(config, streams, base_dir).to_networkx()
         self.graph = graph
         n = graph.number_of_nodes()
         self.out_neighbors = out_neighbors(graph)
         self._weighted = has_weights(graph)
 
         groups = config.population.groups
-        population = draw_population(
-            groups,
-            n,
-            config.world.signal_accuracy,
-            config.population.placement,
-            streams.generator(Component.POPULATION),
-        )
+        population, self.world = draw_members(config, n, streams)
         group_of, accuracy_of = population.group, population.accuracy
-
-        world_rng = streams.generator(Component.WORLD)
-        options = config.world.options
-        truth = (
-            int(world_rng.integers(options))
-            if config.world.truth == "random"
-            else config.world.truth
-        )
-        signals = draw_signals(truth, accuracy_of, options, world_rng)
-        self.world = World(options, truth, signals, accuracy_of)
+        options, truth, signals = self.world.options, self.world.truth, self.world.signals
 
         self._public_beliefs: dict[tuple[bytes, float, str], PublicBeliefs] = {}
         self.members: list[SocietyAgent] = []
@@ -136,10 +115,7 @@ class Society(mesa.Model):
                 )
             )
 
-        channel_configs = [
-            config.channels if g.channels is None else g.channels.apply_to(config.channels)
-            for g in groups
-        ]
+        channel_configs = config.group_channels()
         self.message_log = MessageLog() if record_events else None
         self.channels = Channels(
             self.env,
@@ -153,20 +129,13 @@ class Society(mesa.Model):
 
         observer = None
         if isinstance(config.protocol, SequentialProtocol):
-            bayesian = [g for g in groups if isinstance(g, BayesianGroup)]
-            # The population's accuracy if everyone has the same (then the observer shares
-            # the Bayesian agents' tree), else its mean.
-            shared = bool(np.all(accuracy_of == accuracy_of[0]))
-            tree = self.public_beliefs(
-                self.members[0].log_prior,
-                float(accuracy_of[0] if shared else np.mean(accuracy_of)),
-                bayesian[0].tie_rule if bayesian else "coin",
-            )
+            accuracy, tie_rule = config.observer_parameters(accuracy_of)
+            tree = self.public_beliefs(self.members[0].log_prior, accuracy, cast(TieRule, tie_rule))
             observer = CascadeObserver(tree)
         self.recorder = Recorder(n, options, truth, config.record.interval, observer)
         # Agents answering each other with zero latency can keep the clock at one instant
         # forever; a run that stops advancing ends as "stalled" instead of hanging.
-        self._stall_limit = config.stop.max_stall_events or max(10_000, 100 * n)
+        self._stall_limit = config.stop.stall_limit(n)
         self._process = self.env.process(PROTOCOLS[config.protocol.kind](self, config.protocol))
         self._wall = 0.0
 

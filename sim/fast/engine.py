@@ -36,13 +36,12 @@ from sim.config import ScenarioConfig
 from sim.distributions import Beta, Constant, Exponential, LogNormal, Uniform
 from sim.fast import loop
 from sim.metrics import summary_row
-from sim.network import build_adjacency, population_size
-from sim.population import draw_population
+from sim.network import run_network
+from sim.population import draw_members
 from sim.protocols import AsynchronousProtocol, RoundsProtocol, SequentialProtocol
 from sim.recorder import timeseries_frame
 from sim.results import RunResult
 from sim.streams import Component, Streams
-from sim.world import draw_signals
 
 KIND_CODES: dict[str, int] = {
     "bayesian": loop.BAYESIAN,
@@ -171,31 +170,13 @@ class FastRun:
         if isinstance(adjacency, nx.Graph):
             adjacency = Adjacency.from_networkx(adjacency)
         if adjacency is None:
-            adjacency = build_adjacency(
-                config.network,
-                population_size(config, base_dir),
-                streams.generator(Component.NETWORK),
-                base_dir,
-            )
+            adjacency = run_network(config, streams, base_dir)
         self.adjacency = adjacency
         n = adjacency.n
         groups = config.population.groups
-        population = draw_population(
-            groups,
-            n,
-            config.world.signal_accuracy,
-            config.population.placement,
-            streams.generator(Component.POPULATION),
-        )
-        accuracy_of = population.accuracy
-        world_rng = streams.generator(Component.WORLD)
-        options = config.world.options
-        truth = (
-            int(world_rng.integers(options))
-            if config.world.truth == "random"
-            else config.world.truth
-        )
-        signals = draw_signals(truth, accuracy_of, options, world_rng)
+        population, world = draw_members(config, n, streams)
+        accuracy_of, signals = population.accuracy, world.signals
+        truth, options = world.truth, world.options
         self.truth, self.options, self.n = truth, options, n
 
         self._cfg = self._config(config, n, truth, accuracy_of)
@@ -255,9 +236,7 @@ class FastRun:
         else:
             assert isinstance(protocol, RoundsProtocol)
             kind, rounds, duration = loop.ROUNDS, protocol.rounds, protocol.round_duration
-        groups = config.population.groups
-        bayesian = [g for g in groups if isinstance(g, BayesianGroup)]
-        shared = bool(np.all(accuracy_of == accuracy_of[0]))
+        observer_accuracy, observer_tie = config.observer_parameters(accuracy_of)
         return loop.Config(
             n=n,
             options=config.world.options,
@@ -271,11 +250,11 @@ class FastRun:
             max_time=math.inf if stop.max_time is None else float(stop.max_time),
             max_events=-1 if stop.max_events is None else int(stop.max_events),
             consensus_stop=bool(stop.consensus),
-            stall_limit=int(stop.max_stall_events or max(10_000, 100 * n)),
+            stall_limit=stop.stall_limit(n),
             record_interval=float(config.record.interval),
             observer=kind == loop.SEQUENTIAL,
-            observer_accuracy=float(accuracy_of[0] if shared else np.mean(accuracy_of)),
-            observer_tie=rules.TIE_RULES[bayesian[0].tie_rule if bayesian else "coin"],
+            observer_accuracy=observer_accuracy,
+            observer_tie=rules.TIE_RULES[observer_tie],
         )
 
     @staticmethod
@@ -364,10 +343,7 @@ class FastRun:
 
     @staticmethod
     def _channel_state(config: ScenarioConfig, adjacency: Adjacency) -> loop.Channels:
-        configs = [
-            config.channels if g.channels is None else g.channels.apply_to(config.channels)
-            for g in config.population.groups
-        ]
+        configs = config.group_channels()
         latencies = [_latency(c) for c in configs]
         capacity = np.array([c.capacity or 0 for c in configs], dtype=np.int64)
         arcs = adjacency.n_arcs if capacity.any() else 0
