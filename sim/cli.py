@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from sim.errors import ScenarioError
+from sim.llm.config import LLMConfig
 
 app = typer.Typer(
     name="sim",
@@ -160,7 +161,71 @@ def run(
     for key, value in result.summary.items():
         table.add_row(key, _fmt(value))
     console.print(table)
+    if result.trace is not None:
+        console.print(_llm_line(result.trace, result.summary), markup=False)
     console.print(f"wrote {', '.join(p.name for p in written)} to {folder}")
+
+
+def _llm_line(trace: Any, summary: dict[str, Any]) -> str:
+    """One line on a run's LLM calls: answered, from the cache, sent, and a budget stop."""
+    cached = int(trace["cache_hit"].sum())
+    sent = int((trace["attempts"] > 0).sum())
+    line = (
+        f"LLM: {summary['llm_calls']} calls ({cached} answered from the cache, {sent} sent), "
+        f"{summary['llm_abstentions']} abstentions, {summary['llm_failures']} failures, "
+        f"{summary['llm_tokens']:,} tokens, ${summary['llm_cost_usd']:.4f}"
+    )
+    if summary["stop_reason"] == "budget":
+        line += "; stopped by the LLM budget (results so far are written)"
+    return line
+
+
+@app.command()
+def estimate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    seed: Annotated[
+        int | None, typer.Option(help="Root seed (default: the scenario's seed).", min=0)
+    ] = None,
+    runs: Annotated[
+        int, typer.Option(help="Runs to estimate (seeds seed, seed+1, ...).", min=1)
+    ] = 1,
+    set_: SetOption = None,
+) -> None:
+    """Estimate what an LLM scenario would cost before spending anything: each LLM agent
+    is replaced by its stand-in rule; calls, prompt and completion tokens, cost at the
+    [llm.prices] and wall time at the backend's concurrency and expected_latency_s are
+    counted. No request is sent."""
+    from sim.scenario import load, parse_override
+
+    loaded = load(scenario, dict(parse_override(item) for item in set_ or []))
+    first = loaded.config.seed if seed is None else seed
+    spent = [loaded.estimate(first + k) for k in range(runs)]
+    backend = (loaded.config.llm or LLMConfig()).backend
+    costs = [s.cost_usd for s in spent]
+    title = f"{loaded.name}: LLM estimate for {runs} run{'s' if runs > 1 else ''} from seed {first}"
+    table = Table(title=title, show_header=False)
+    table.add_column("quantity", style="bold")
+    table.add_column("value", justify="right")
+    groups: dict[str, int] = {}
+    for s in spent:
+        for name, count in s.by_group.items():
+            groups[name] = groups.get(name, 0) + count
+    table.add_row("calls", f"{sum(s.calls for s in spent):,}")
+    for name, count in groups.items():
+        table.add_row(f"  group {name}", f"{count:,}")
+    table.add_row("prompt tokens (estimate)", f"{sum(s.prompt_tokens for s in spent):,}")
+    table.add_row("completion tokens (at most)", f"{sum(s.completion_tokens for s in spent):,}")
+    table.add_row(
+        "cost (USD, at most)",
+        "no price in [llm.prices]" if None in costs else f"{sum(c or 0.0 for c in costs):.4f}",
+    )
+    table.add_row(
+        "wall time",
+        f"{sum(s.wall_seconds for s in spent):.1f} s at concurrency {backend.concurrency} "
+        f"and {backend.expected_latency_s:g} s per call",
+    )
+    table.add_row("batches (moments with calls)", f"{sum(s.batches for s in spent):,}")
+    console.print(table)
 
 
 def _axis(text: str, option: str) -> tuple[str, list[Any]]:

@@ -9,7 +9,9 @@ Tables: ``[world]`` (:class:`~sim.world.WorldConfig`), ``[population]``
 (:class:`PopulationConfig`), ``[network]`` (:data:`~sim.network.NetworkConfig`),
 ``[channels]`` (:class:`~sim.channels.ChannelConfig`), ``[protocol]``
 (:data:`~sim.protocols.ProtocolConfig`), ``[stop]`` (:class:`StopConfig`) and
-``[record]`` (:class:`RecordConfig`), and the optional ``[sweep]`` (:class:`SweepConfig`).
+``[record]`` (:class:`RecordConfig`), and the optional ``[task]``
+(:data:`~sim.tasks.TaskConfig`), ``[llm]`` (:class:`~sim.llm.config.LLMConfig`) and
+``[sweep]`` (:class:`SweepConfig`).
 """
 
 from __future__ import annotations
@@ -20,10 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.agents import GroupConfig
 from sim.agents.bayesian import BayesianGroup
+from sim.agents.llm import LLMGroup
 from sim.agents.stubborn import StubbornGroup
 from sim.channels import ChannelConfig
+from sim.llm.config import LLMConfig
 from sim.network import NetworkConfig
 from sim.protocols import AsynchronousProtocol, ProtocolConfig, SequentialProtocol
+from sim.tasks import TaskConfig
 from sim.world import WorldConfig
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
@@ -150,7 +155,18 @@ class ScenarioConfig(BaseModel):
     protocol: ProtocolConfig = SequentialProtocol()
     stop: StopConfig = StopConfig()
     record: RecordConfig = RecordConfig()
+    task: TaskConfig | None = Field(
+        None, description='What LLM-backed agents are asked (default: the "urn" task).'
+    )
+    llm: LLMConfig | None = Field(
+        None, description="Backend, cache, budget and prices of LLM-backed agents."
+    )
     sweep: SweepConfig | None = None
+
+    @property
+    def has_llm_agents(self) -> bool:
+        """Whether some population group is LLM-backed."""
+        return any(isinstance(g, LLMGroup) for g in self.population.groups)
 
     def group_channels(self) -> list[ChannelConfig]:
         """The channel settings of each population group's messages (``[channels]`` with

@@ -75,6 +75,11 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "events": pl.Int64(),
     "sim_time": pl.Float64(),
     "stop_reason": pl.String(),
+    "llm_calls": pl.Int64(),
+    "llm_abstentions": pl.Int64(),
+    "llm_failures": pl.Int64(),
+    "llm_tokens": pl.Int64(),
+    "llm_cost_usd": pl.Float64(),
     "engine": pl.String(),
     "wall_seconds": pl.Float64(),
 }
@@ -102,6 +107,11 @@ def summary_row(
     stop_reason: str | None,
     engine: str,
     wall_seconds: float,
+    llm_calls: int = 0,
+    llm_abstentions: int = 0,
+    llm_failures: int = 0,
+    llm_tokens: int = 0,
+    llm_cost_usd: float = 0.0,
 ) -> dict[str, Any]:
     """The summary row of a run, from what either engine has at its end.
 
@@ -111,6 +121,8 @@ def summary_row(
         cascade_action: The cascade observer's action at the end (``None``: no cascade),
             or ``"undefined"`` when the protocol has no observer.
         first_option: Option of the first announcement of the run.
+        llm_calls: Requests of LLM-backed agents answered (the ``llm_*`` counts are 0 in
+            runs without such agents).
 
     Returns:
         One value per column of :data:`SUMMARY_SCHEMA`, in order.
@@ -144,6 +156,11 @@ def summary_row(
         "events": events,
         "sim_time": sim_time,
         "stop_reason": stop_reason,
+        "llm_calls": llm_calls,
+        "llm_abstentions": llm_abstentions,
+        "llm_failures": llm_failures,
+        "llm_tokens": llm_tokens,
+        "llm_cost_usd": llm_cost_usd,
         "engine": engine,
         "wall_seconds": wall_seconds,
     }

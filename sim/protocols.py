@@ -18,6 +18,11 @@
     messages it has received. ``rounds`` rounds are played; an agent's final choice is the
     one after the last update.
 
+LLM-backed agents' decisions take simulated time (their group's ``latency``):
+``sequential`` gives the next turn only after the answer is in, and each ``rounds`` round
+announces once every answer of the previous update is in; under ``asynchronous`` an agent
+keeps its old choice until its answer arrives.
+
 Main entry points: :data:`ProtocolConfig` (the tagged union of the three configs) and
 :data:`PROTOCOLS` (kind name to process function).
 """
@@ -83,6 +88,9 @@ def sequential(society: Society, config: SequentialProtocol) -> Process:
         if drained is not None:
             yield drained
         society.act(society.members[int(index)])
+        settled = society.settled()  # an LLM-backed agent's answer takes time
+        if settled is not None:
+            yield settled
 
 
 def asynchronous(society: Society, config: AsynchronousProtocol) -> Process:
@@ -109,8 +117,12 @@ def rounds(society: Society, config: RoundsProtocol) -> Process:
     for agent in members:
         society.act(agent, announce=False)
     for _ in range(config.rounds):
+        settled = society.settled()  # LLM-backed agents' answers take time
+        if settled is not None:
+            yield settled
         for agent in members:
-            society.announce(agent)
+            if agent.choice is not None:  # an LLM agent that abstained has nothing to say
+                society.announce(agent)
         yield env.timeout(config.round_duration)
         # Updates only read messages already delivered, so updating in index order is
         # the same as updating everyone at once.

@@ -60,12 +60,16 @@ class RunResult:
         timeseries: Shares of each option, accuracy and entropy over simulated time.
         events: Every message (sent, delivered or dropped), or ``None`` if not recorded.
         config: The scenario that was run (its ``seed`` is the run's seed).
+        trace: One row per LLM call with what the agent knew and chose (see
+            :mod:`sim.llm.trace` and :data:`sim.deliberation.DECISION_SCHEMA`), or
+            ``None`` when the run made no LLM call.
     """
 
     summary: dict[str, Any]
     timeseries: pl.DataFrame
     events: pl.DataFrame | None
     config: ScenarioConfig
+    trace: pl.DataFrame | None = None
 
     def summary_frame(self) -> pl.DataFrame:
         """The summary as a one-row DataFrame with the documented column types."""
@@ -73,7 +77,8 @@ class RunResult:
 
     def write(self, out: Path, scenario_toml: str) -> list[Path]:
         """Write ``summary.parquet``, ``timeseries.parquet``, ``scenario.toml`` and, when
-        events were recorded, ``events.parquet`` into folder ``out``.
+        events were recorded, ``events.parquet``, and when LLM calls were made,
+        ``trace.parquet``, into folder ``out``.
 
         Args:
             out: Output folder (created if missing).
@@ -89,6 +94,8 @@ class RunResult:
         }
         if self.events is not None:
             files["events.parquet"] = _write_parquet(self.events)
+        if self.trace is not None:
+            files["trace.parquet"] = _write_parquet(self.trace)
         written = []
         for name, write in files.items():
             write_atomic(out / name, write)

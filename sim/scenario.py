@@ -41,6 +41,8 @@ from sim.results import RunResult
 from sim.streams import Streams
 
 if TYPE_CHECKING:
+    from sim.deliberation import Mode, Spending
+    from sim.llm import LLMClient
     from sim.society import Society
 
 # Pydantic inserts into error locations the tag of a tagged-union member and the type
@@ -227,6 +229,7 @@ class Scenario:
         scenario = cls(config, base_dir, source)
         try:
             scenario.check_network()
+            scenario.check_task()
         except ScenarioError as exc:
             raise ScenarioError(f"{source}: {exc}") from None
         return scenario
@@ -241,6 +244,15 @@ class Scenario:
         return Scenario.from_dict(
             self.to_dict(), overrides, base_dir=self.base_dir, source=self.source
         )
+
+    def check_task(self) -> None:
+        """Check the ``[task]`` table against the world (a question file is read now).
+
+        Raises:
+            ScenarioError: The task cannot describe this world.
+        """
+        if self.config.task is not None:
+            self.config.task.check(self.config.world.options, self.base_dir)
 
     def check_network(self) -> None:
         """Build the network once, so impossible graph parameters and missing network files
@@ -295,8 +307,19 @@ class Scenario:
         run_seed = self.config.seed if seed is None else int(seed)
         return run_network(self.config, Streams(run_seed), self.base_dir)
 
-    def build(self, seed: int | None = None, *, record_events: bool = False) -> Society:
-        """Build the :class:`~sim.society.Society` for one run (not yet run)."""
+    def build(
+        self,
+        seed: int | None = None,
+        *,
+        record_events: bool = False,
+        llm_mode: Mode = "live",
+        llm_client: LLMClient | None = None,
+    ) -> Society:
+        """Build the :class:`~sim.society.Society` for one run (not yet run).
+
+        ``llm_mode`` and ``llm_client`` are passed on to it (see
+        :class:`~sim.society.Society`).
+        """
         from sim.society import Society
 
         if self._fixed_adjacency is not None and self._fixed_graph is None:
@@ -307,6 +330,8 @@ class Scenario:
             base_dir=self.base_dir,
             record_events=record_events,
             graph=self._fixed_graph,
+            llm_mode=llm_mode,
+            llm_client=llm_client,
         )
 
     def run(
@@ -316,6 +341,7 @@ class Scenario:
         events: bool = False,
         engine: str | None = None,
         progress: Callable[[int, float], None] | None = None,
+        llm_client: LLMClient | None = None,
     ) -> RunResult:
         """Run once.
 
@@ -326,6 +352,8 @@ class Scenario:
                 ``engine``); see :meth:`engine_for`. The summary's ``engine`` column
                 says which one ran.
             progress: Called now and then with (events so far, simulated time).
+            llm_client: The client LLM-backed agents use (None: one made from the
+                scenario's ``[llm]`` table for this run).
 
         Returns:
             The run's :class:`~sim.results.RunResult`.
@@ -340,7 +368,30 @@ class Scenario:
                 adjacency=self._fixed_adjacency,
             )
             return fast.run(progress)
-        return self.build(seed, record_events=events).run(progress)
+        society = self.build(seed, record_events=events, llm_client=llm_client)
+        try:
+            return society.run(progress)
+        finally:
+            society.close()
+
+    def estimate(self, seed: int | None = None) -> Spending:
+        """What the run with this seed would spend on LLM calls, without making any.
+
+        Every ``llm`` agent is replaced by its stand-in rule; prompts are rendered to count
+        tokens (see :mod:`sim.deliberation` for when the call count is exact).
+
+        Raises:
+            ScenarioError: The scenario has no LLM-backed agents.
+        """
+        if not self.config.has_llm_agents:
+            raise ScenarioError(
+                f"{self.source}: no population group has agent = 'llm'; there is nothing "
+                "to estimate"
+            )
+        society = self.build(seed, llm_mode="estimate")
+        society.run()
+        assert society.deliberation is not None
+        return society.deliberation.spending
 
     def to_dict(self, seed: int | None = None) -> dict[str, Any]:
         """The fully resolved scenario as plain data (every default written out).

@@ -28,10 +28,13 @@ import networkx as nx
 import numpy as np
 import simpy
 
-from sim.agents import AGENT_KINDS, Announcement, SocietyAgent
+from sim.agents import AGENT_KINDS, Announcement, GroupBase, SocietyAgent
 from sim.agents.bayesian import PublicBeliefs, TieRule
+from sim.agents.llm import LLMGroup
 from sim.channels import Channels, Message, MessageLog
 from sim.config import ScenarioConfig
+from sim.deliberation import Deliberation, Mode
+from sim.llm import LLMClient, LLMConfig
 from sim.metrics import summary_row
 from sim.network import has_weights, out_neighbors, run_network
 from sim.population import draw_members
@@ -39,6 +42,7 @@ from sim.protocols import PROTOCOLS, SequentialProtocol, wakes_on_message
 from sim.recorder import CascadeObserver, Recorder
 from sim.results import RunResult
 from sim.streams import Component, Streams
+from sim.tasks import UrnTask
 
 
 class Society(mesa.Model):
@@ -52,6 +56,10 @@ class Society(mesa.Model):
         graph: The network, if already built (it must be what ``build_graph`` gives for
             this scenario and seed; :class:`~sim.scenario.Scenario` reuses the graph of
             topologies that do not depend on the seed).
+        llm_mode: ``"live"``: ``llm`` agents ask the model; ``"estimate"``: their stand-ins
+            decide instead and calls are only counted (see :mod:`sim.deliberation`).
+        llm_client: The client ``llm`` agents use (None: one made from ``[llm]`` when
+            first needed, closed when the run ends).
 
     Attributes:
         env: The SimPy environment; ``env.now`` is the simulated time.
@@ -70,6 +78,8 @@ class Society(mesa.Model):
         base_dir: Path | None = None,
         record_events: bool = False,
         graph: nx.DiGraph | None = None,
+        llm_mode: Mode = "live",
+        llm_client: LLMClient | None = None,
     ) -> None:
         self.seed = config.seed if seed is None else int(seed)
         streams = Streams(self.seed)
@@ -97,9 +107,14 @@ class Society(mesa.Model):
 
         self._public_beliefs: dict[tuple[bytes, float, str], PublicBeliefs] = {}
         self.members: list[SocietyAgent] = []
+        llm_groups: dict[int, LLMGroup] = {}
         for i in range(n):
-            group = groups[int(group_of[i])]
+            group: GroupBase = groups[int(group_of[i])]
             prior = np.full(options, 1.0 / options) if group.prior is None else group.prior
+            if isinstance(group, LLMGroup):
+                llm_groups[i] = group
+                if llm_mode == "estimate":
+                    group = group.standin_group()
             agent_class = AGENT_KINDS[group.agent]
             self.members.append(
                 agent_class(
@@ -113,6 +128,26 @@ class Society(mesa.Model):
                     params=population.of(i),
                     group_config=group,
                 )
+            )
+
+        self.deliberation: Deliberation | None = None
+        if llm_groups:
+            task = (config.task or UrnTask()).instance(
+                options=options,
+                n=n,
+                truth=truth,
+                rng=streams.generator(Component.TASK),
+                base_dir=base_dir,
+            )
+            self.deliberation = Deliberation(
+                self,
+                llm_groups,
+                task,
+                config.llm or LLMConfig(),
+                streams.generator(Component.LLM),
+                mode=llm_mode,
+                client=llm_client,
+                run=f"{config.name}:{self.seed}",
             )
 
         channel_configs = config.group_channels()
@@ -149,13 +184,26 @@ class Society(mesa.Model):
             announce: Whether the agent may broadcast now (``rounds`` separates updating
                 from announcing and passes ``False``).
         """
+        if self.deliberation is not None and self.deliberation.handles(agent):
+            self.deliberation.submit(agent, announce)
+            return
         old = agent.choice
         wants = agent.decide()
         assert agent.choice is not None, "an agent's rule must always leave a choice"
-        if agent.choice != old:
+        self.record_decision(agent, old, announce and wants)
+
+    def record_decision(self, agent: SocietyAgent, old: int | None, announce: bool) -> None:
+        """Record that ``agent`` decided (its choice was ``old``) and announce if asked."""
+        if agent.choice is not None and agent.choice != old:
             self.recorder.position(agent.index, old, agent.choice, self.env.now)
-        if announce and wants:
+        if announce:
             self.announce(agent)
+
+    def settled(self) -> simpy.Event | None:
+        """An event that fires when every decision under way is made (None: none is
+        under way). Decisions of LLM-backed agents take simulated time; protocols that
+        must see a decision before going on wait for it."""
+        return None if self.deliberation is None else self.deliberation.settled()
 
     def announce(self, agent: SocietyAgent) -> None:
         """Broadcast ``agent``'s current choice (and belief, for belief-sharing kinds)."""
@@ -163,7 +211,12 @@ class Society(mesa.Model):
         now = self.env.now
         self.recorder.announcement(agent.index, agent.choice, agent.signal, now)
         belief = agent.belief if agent.shares_belief else None
-        payload = Announcement(agent.index, agent.choice, now, belief)
+        if self.deliberation is None:
+            payload = Announcement(agent.index, agent.choice, now, belief)
+        else:  # someone reads the messages in words
+            payload = Announcement(
+                agent.index, agent.choice, now, belief, agent.confidence, agent.message
+            )
         self.channels.broadcast(agent.index, self.out_neighbors[agent.index], payload)
 
     def _deliver(self, message: Message) -> None:
@@ -207,6 +260,7 @@ class Society(mesa.Model):
             self.stop_reason = "max_events"
         elif self.events - self._before_instant > self._stall_limit:
             self.stop_reason = "stalled"
+
         return self.stop_reason is not None
 
     @property
@@ -228,7 +282,14 @@ class Society(mesa.Model):
         """
         env, stop = self.env, self.config.stop
         started = time.perf_counter()
+        deliberation = self.deliberation
         while self.stop_reason is None:
+            if deliberation is not None and deliberation.pending and env.peek() > env.now:
+                # The clock is about to move on: send this moment's requests.
+                deliberation.flush()
+                if deliberation.exhausted:
+                    self.stop_reason = "budget"
+                    break
             upcoming = env.peek()
             if upcoming == math.inf:
                 self.stop_reason = "completed"
@@ -251,7 +312,14 @@ class Society(mesa.Model):
         if self.stop_reason is not None:
             self.recorder.finish(env.now)
             self.channels.close_log()
+            self.close()
         return self.stop_reason is not None
+
+    def close(self) -> None:
+        """Release what the run holds outside the process (an LLM client and the local
+        server it started). Called when the run ends; safe to call again."""
+        if self.deliberation is not None:
+            self.deliberation.close()
 
     def step(self) -> None:
         """Advance one unit of simulated time (the unit of Mesa's visualizer)."""
@@ -277,6 +345,16 @@ class Society(mesa.Model):
         """The summary row (see :data:`~sim.metrics.SUMMARY_SCHEMA` and the README)."""
         recorder, channels = self.recorder, self.channels
         observer = recorder.observer
+        llm: dict[str, Any] = {}
+        if self.deliberation is not None:
+            spent = self.deliberation.spending
+            llm = {
+                "llm_calls": spent.calls,
+                "llm_abstentions": spent.abstentions,
+                "llm_failures": spent.failures,
+                "llm_tokens": spent.prompt_tokens + spent.completion_tokens,
+                "llm_cost_usd": spent.cost_usd or 0.0,
+            }
         return summary_row(
             scenario=self.config.name,
             seed=self.seed,
@@ -297,6 +375,7 @@ class Society(mesa.Model):
             stop_reason=self.stop_reason,
             engine="simpy",
             wall_seconds=self._wall,
+            **llm,
         )
 
     def result(self) -> RunResult:
@@ -309,4 +388,5 @@ class Society(mesa.Model):
             timeseries=self.recorder.timeseries(),
             events=events,
             config=self.config,
+            trace=None if self.deliberation is None else self.deliberation.trace(),
         )

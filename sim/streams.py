@@ -27,6 +27,8 @@ class Component(IntEnum):
     AGENT = 5
     MODEL = 6
     SWEEP = 7
+    TASK = 8
+    LLM = 9
 
 
 class Streams:

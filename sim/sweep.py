@@ -8,6 +8,9 @@ Layout of the output folder::
     DIR/manifest.json            the resolved scenario, the axes, versions, the command
     DIR/runs/part-*.parquet      one row per run (written chunk by chunk)
     DIR/timeseries/part-*.parquet  per-run time series (with ``timeseries=True``)
+    DIR/traces/part-*.parquet    LLM call traces (runs with LLM-backed agents; ``run_id``
+                                 first, then the columns of a run's ``trace.parquet``)
+    DIR/llm-ledger.json          what the sweep's LLM calls spent (``[llm.budget.sweep]``)
 
 Guarantees:
 
@@ -46,7 +49,7 @@ from pydantic import ValidationError
 from sim.config import ScenarioConfig, SweepConfig
 from sim.errors import ScenarioError
 from sim.metrics import SUMMARY_SCHEMA
-from sim.results import write_atomic
+from sim.results import RunResult, write_atomic
 from sim.scenario import Scenario, apply_overrides, format_validation_error
 from sim.streams import Component
 
@@ -181,14 +184,18 @@ class Batch:
     runs: list[PlannedRun]
     types: dict[str, pl.DataType]
     timeseries: bool
+    ledger: str | None = None
+    """The sweep's LLM budget ledger file (shared by every worker)."""
 
 
 @dataclass(frozen=True)
 class BatchResult:
-    """What a worker sends back: the run rows and, if asked, the time series."""
+    """What a worker sends back: the run rows, the time series if asked, and the LLM
+    call traces of runs that made calls."""
 
     runs: pl.DataFrame
     timeseries: pl.DataFrame | None
+    traces: pl.DataFrame | None = None
 
 
 def run_batch(batch: Batch) -> BatchResult:
@@ -200,6 +207,7 @@ def run_batch(batch: Batch) -> BatchResult:
     scenarios: dict[int, Scenario | str] = {}
     rows: list[dict[str, Any]] = []
     series: list[pl.DataFrame] = []
+    traces: list[pl.DataFrame] = []
     for planned in batch.runs:
         point = batch.points[planned.point_id]
         if planned.point_id not in scenarios:
@@ -221,21 +229,30 @@ def run_batch(batch: Batch) -> BatchResult:
         try:
             if isinstance(scenario, str):
                 raise ScenarioError(scenario)
-            result = scenario.run(seed=planned.seed)
+            result = _run_one(scenario, planned.seed, batch.ledger)
             row |= result.summary
+            run_id = pl.lit(planned.run_id, dtype=pl.Int64).alias("run_id")
             if batch.timeseries:
-                series.append(
-                    result.timeseries.select(
-                        pl.lit(planned.run_id, dtype=pl.Int64).alias("run_id"), pl.all()
-                    )
-                )
+                series.append(result.timeseries.select(run_id, pl.all()))
+            if result.trace is not None:
+                traces.append(result.trace.select(run_id, pl.all()))
         except Exception as exc:  # a failing run must not stop the sweep
             row |= dict.fromkeys(SUMMARY_SCHEMA) | {"seed": planned.seed}
             row |= {"status": "error", "error": f"{type(exc).__name__}: {exc}"}
         rows.append(row)
     frame = pl.DataFrame(rows, schema=run_schema(batch.types), orient="row")
     timeseries = pl.concat(series, how="diagonal") if series else None
-    return BatchResult(frame, timeseries)
+    return BatchResult(frame, timeseries, pl.concat(traces) if traces else None)
+
+
+def _run_one(scenario: Scenario, seed: int, ledger: str | None) -> RunResult:
+    """One run of a sweep; LLM-backed agents share the sweep's budget ledger."""
+    if not scenario.config.has_llm_agents:
+        return scenario.run(seed=seed)
+    from sim.llm import LLMClient, LLMConfig
+
+    with LLMClient.from_config(scenario.config.llm or LLMConfig(), ledger_path=ledger) as client:
+        return scenario.run(seed=seed, llm_client=client)
 
 
 def _ignore_sigint() -> None:
@@ -332,6 +349,8 @@ class SweepStore:
         self.root = root
         self.runs_dir = root / "runs"
         self.timeseries_dir = root / "timeseries"
+        self.traces_dir = root / "traces"
+        self.ledger_path = root / "llm-ledger.json"
 
     @property
     def manifest_path(self) -> Path:
@@ -371,14 +390,14 @@ class SweepStore:
         return manifest
 
     def _remove_orphans(self) -> None:
-        # A time-series chunk is written before its run chunk (the run chunk commits the
+        # Time-series and trace chunks are written before their run chunk (which commits the
         # batch); one without a run chunk belongs to a batch that was cut short.
-        for folder in (self.runs_dir, self.timeseries_dir):
+        for folder in (self.runs_dir, self.timeseries_dir, self.traces_dir):
             for stale in folder.glob(".*.tmp"):
                 stale.unlink()  # a write cut short by the interruption
-        if self.timeseries_dir.exists():
-            committed = {p.name for p in self.runs_dir.glob("part-*.parquet")}
-            for part in self.timeseries_dir.glob("part-*.parquet"):
+        committed = {p.name for p in self.runs_dir.glob("part-*.parquet")}
+        for folder in (self.timeseries_dir, self.traces_dir):
+            for part in folder.glob("part-*.parquet"):
                 if part.name not in committed:
                     part.unlink()
 
@@ -398,6 +417,9 @@ class SweepStore:
         if result.timeseries is not None:
             frame = result.timeseries
             write_atomic(self.timeseries_dir / name, lambda p: frame.write_parquet(p))
+        if result.traces is not None:
+            traces = result.traces
+            write_atomic(self.traces_dir / name, lambda p: traces.write_parquet(p))
         write_atomic(self.runs_dir / name, lambda p: result.runs.write_parquet(p))
 
     def read(self) -> pl.DataFrame:
@@ -482,6 +504,7 @@ def plan_batches(
     plan: SweepPlan,
     types: dict[str, pl.DataType],
     timeseries: bool,
+    ledger: str | None = None,
 ) -> list[Batch]:
     """Cut the runs to do into batches: several per worker, none too large, so progress
     is smooth and an interruption loses little."""
@@ -492,7 +515,7 @@ def plan_batches(
     for start in range(0, len(todo), size):
         runs = todo[start : start + size]
         points = {r.point_id: plan.points[r.point_id] for r in runs}
-        batches.append(Batch(data, base_dir, points, runs, types, timeseries))
+        batches.append(Batch(data, base_dir, points, runs, types, timeseries, ledger))
     return batches
 
 
@@ -594,7 +617,8 @@ def sweep(
     todo = [run for run in plan.runs() if run.run_id not in done]
     if executor == "local" and workers == 1:
         executor = "serial"
-    batches = plan_batches(todo, workers, scenario, plan, types, timeseries)
+    ledger = str(store.ledger_path) if scenario.config.has_llm_agents else None
+    batches = plan_batches(todo, workers, scenario, plan, types, timeseries, ledger)
     bar = _progress(progress, plan.total, len(done))
     try:
         for result in EXECUTORS[executor](batches, workers, scheduler):

@@ -25,7 +25,7 @@ import socket
 import sys
 import threading
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -74,10 +74,14 @@ class FaultServer:
         auth_headers: Authorization headers received (chat and models).
         models_requests: Number of ``GET /v1/models`` received.
         max_in_flight: Most chat requests being handled at the same time.
+        responder: When set, called with the first user message of every request with
+            nothing scripted; a :class:`Reply` it returns is used instead of ``default``
+            (None: ``default``).
     """
 
     def __init__(self) -> None:
         self.default = Reply()
+        self.responder: Callable[[str], Reply | None] | None = None
         self.chat_bodies: list[dict[str, Any]] = []
         self.auth_headers: list[str] = []
         self.models_requests = 0
@@ -153,7 +157,11 @@ class FaultServer:
     def _next_reply(self, prompt: str) -> Reply:
         with self._lock:
             queue = self._scripts.get(prompt)
-            return queue.popleft() if queue else self.default
+            if queue:
+                return queue.popleft()
+            responder = self.responder
+        chosen = responder(prompt) if responder is not None else None
+        return self.default if chosen is None else chosen
 
 
 class _Server(ThreadingHTTPServer):

@@ -7,11 +7,15 @@ answers near chance: the test checks the path, not the answers).
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 
 from sim.llm import (
@@ -113,3 +117,48 @@ def test_client_starts_and_stops_its_own_local_server(tmp_path: Path) -> None:
     assert not server.running
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{address}/models", timeout=2)
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SIM = [sys.executable, "-m", "sim"]
+
+
+def test_llm_debate_runs_end_to_end_then_replays_from_the_cache(tmp_path: Path) -> None:
+    """The shipped debate scenario on the real local model (one round, 8 calls), then the
+    same command again: served entirely from the cache, zero requests, identical files."""
+    scenario = str(ROOT / "scenarios" / "llm_debate.toml")
+    settings = ["--set", f"llm.cache.path={tmp_path / 'cache'}", "--set", "protocol.rounds=1"]
+    outputs = []
+    for name in ("first", "second"):
+        out = tmp_path / name
+        done = subprocess.run(
+            [*SIM, "run", scenario, *settings, "--out", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(out)
+    first, second = outputs
+    summary = pl.read_parquet(first / "summary.parquet")
+    assert summary["llm_calls"].item() == 8  # 4 agents: a first answer, one revision
+    assert summary["stop_reason"].item() == "completed"
+    trace = pl.read_parquet(first / "trace.parquet")
+    assert trace.filter(pl.col("decision")).height == 8
+    assert (trace["attempts"] > 0).sum() >= 8 and not trace["cache_hit"].any()
+    replayed = pl.read_parquet(second / "trace.parquet")
+    assert replayed["cache_hit"].all() and (replayed["attempts"] == 0).all()
+    for name in ("timeseries.parquet", "scenario.toml"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    volatile = ["latency_s", "cache_hit", "attempts"]
+    assert trace.drop(volatile).equals(replayed.drop(volatile))
+    assert summary.drop("wall_seconds").equals(
+        pl.read_parquet(second / "summary.parquet").drop("wall_seconds")
+    )
+    # The estimate, made without a model, counts the same calls on the same seed.
+    estimate = subprocess.run(
+        [*SIM, "estimate", scenario, *settings], capture_output=True, text=True, timeout=120
+    )
+    assert estimate.returncode == 0, estimate.stderr
+    assert re.search(r"calls\s+│?\s*8\b", estimate.stdout), estimate.stdout

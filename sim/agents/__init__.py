@@ -9,6 +9,7 @@ degroot      weighted averaging of neighbours' beliefs
 threshold    adopt an option once a fraction ``threshold`` announces it
 voter        copy a random neighbour
 stubborn     never change (own signal, or a fixed option)
+llm          a language model answers from the same information (:mod:`sim.agents.llm`)
 ===========  ===============================================================
 
 To add a kind, write a module with a group config model (subclass of
@@ -25,6 +26,7 @@ from pydantic import Field
 from sim.agents.base import Announcement, GroupBase, SocietyAgent
 from sim.agents.bayesian import BayesianAgent, BayesianGroup
 from sim.agents.degroot import DeGrootAgent, DeGrootGroup
+from sim.agents.llm import LLMAgent, LLMGroup
 from sim.agents.social import SocialAgent, SocialGroup
 from sim.agents.stubborn import StubbornAgent, StubbornGroup
 from sim.agents.threshold import ThresholdAgent, ThresholdGroup
@@ -39,12 +41,19 @@ AGENT_KINDS: dict[str, type[SocietyAgent]] = {
         ThresholdAgent,
         VoterAgent,
         StubbornAgent,
+        LLMAgent,
     )
 }
 """Agent classes by the ``agent`` name used in scenario files."""
 
 GroupConfig = Annotated[
-    BayesianGroup | SocialGroup | DeGrootGroup | ThresholdGroup | VoterGroup | StubbornGroup,
+    BayesianGroup
+    | SocialGroup
+    | DeGrootGroup
+    | ThresholdGroup
+    | VoterGroup
+    | StubbornGroup
+    | LLMGroup,
     Field(discriminator="agent"),
 ]
 """One ``[[population.groups]]`` entry, tagged by its ``agent`` key."""

@@ -70,12 +70,19 @@ class GroupBase(BaseModel):
 
 @dataclass(frozen=True, slots=True)
 class Announcement:
-    """What an agent broadcasts: its choice and, for belief-sharing rules, its belief."""
+    """What an agent broadcasts: its choice and, for belief-sharing rules, its belief.
+
+    ``confidence`` (the stated probability that ``option`` is right) and ``text`` (a short
+    message) are filled in by agents that state them (LLM-backed agents); receivers that
+    show messages in words (prompts) read them, stylized rules ignore them.
+    """
 
     sender: int
     option: int
     sent_time: float
     belief: np.ndarray | None = None
+    confidence: float | None = None
+    text: str | None = None
 
 
 class SocietyAgent(mesa.Agent):
@@ -97,6 +104,9 @@ class SocietyAgent(mesa.Agent):
     config_model: ClassVar[type[GroupBase]]
     shares_belief: ClassVar[bool] = False
     """Whether announcements carry the belief vector (DeGroot-style averaging)."""
+    deliberates: ClassVar[bool] = False
+    """Whether the agent's decisions take time and go through the society's
+    :class:`~sim.deliberation.Deliberation` (LLM-backed agents) instead of :meth:`decide`."""
 
     model: Society
 
@@ -143,6 +153,18 @@ class SocietyAgent(mesa.Agent):
     def belief(self) -> np.ndarray:
         """Current belief: a probability vector over the options."""
         return self._belief
+
+    @property
+    def confidence(self) -> float | None:
+        """Stated probability that the current choice is right (None before choosing).
+
+        For stylized rules, the belief in the chosen option."""
+        return None if self.choice is None else float(self._belief[self.choice])
+
+    @property
+    def message(self) -> str | None:
+        """Text sent along with announcements (None: the agent says nothing in words)."""
+        return None
 
     def own_evidence(self) -> np.ndarray:
         """Log-likelihood of the agent's own signal for each state (do not modify)."""

@@ -86,6 +86,11 @@ class BackendConfig(BaseModel):
         gt=0,
         description="Rate limit on tokens (worst case: prompt estimate + max_tokens; None: off).",
     )
+    expected_latency_s: float = Field(
+        2.0,
+        gt=0,
+        description="Typical wall seconds per request; `sim estimate` uses it for wall time.",
+    )
     temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(64, ge=1, description="Maximum completion tokens per request.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
@@ -210,6 +215,14 @@ class LLMConfig(BaseModel):
         default_factory=dict, description="USD per 1M tokens, by model name."
     )
     trace_text: bool = Field(True, description="Keep prompt and response text in the call trace.")
+    sampling: Literal["independent", "shared"] = Field(
+        "independent",
+        description=(
+            '"independent": every decision of every agent is its own sample (a sample '
+            "index drawn from the run's seed), so equal prompts get independent answers; "
+            '"shared": equal prompts share one answer (sample 0), e.g. at temperature 0.'
+        ),
+    )
 
     @model_validator(mode="after")
     def _replay_needs_cache(self) -> LLMConfig:
