@@ -290,3 +290,77 @@ def test_template_with_an_unknown_variable_is_a_clear_error(tmp_path: Path) -> N
 def test_estimate_of_a_scenario_without_llm_agents_is_an_error() -> None:
     with pytest.raises(ScenarioError, match="agent = 'llm'"):
         Scenario.from_dict({"population": {"size": 3}}).estimate()
+
+
+FAULTS = {
+    "429 with Retry-After": Reply(status=429, headers={"Retry-After": "0"}),
+    "500": Reply(status=500),
+    "timeout": Reply(delay_s=3.0),
+    "malformed JSON body": Reply(body=b'{"choices": [{"message": '),
+    "truncated answer": Reply(text='{"answer": "A", "confid'),
+    "dropped connection": Reply(drop=True),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
+@pytest.mark.parametrize("persistent", [False, True], ids=["once", "always"])
+def test_faults_are_retried_or_recorded_and_the_run_completes(
+    server: FaultServer, tmp_path: Path, fault: str, persistent: bool
+) -> None:
+    """Agent 1's requests meet the fault once (the retry or repair succeeds) or every
+    time (it abstains); either way the run completes and the trace says what happened."""
+    faulted: set[int] = set()
+
+    def respond(prompt: str) -> Reply:
+        agent = agent_of(prompt)
+        first_time = prompt not in faulted
+        if agent == 1 and (persistent or first_time):
+            faulted.add(prompt)
+            return FAULTS[fault]
+        return answer("B", 0.8)
+
+    server.responder = respond
+    run = scenario(
+        server,
+        tmp_path,
+        llm={"backend": {"max_retries": 1, "timeout_s": 1.0, "backoff_base_s": 0.01}},
+        protocol={"kind": "rounds", "rounds": 1},
+    )
+    result = run.run()
+    summary = result.summary
+    assert summary["stop_reason"] == "completed"
+    assert summary["llm_calls"] == 8
+    trace = result.trace
+    assert trace is not None
+    mine = trace.filter((pl.col("agent") == 1) & pl.col("decision"))
+    others = trace.filter((pl.col("agent") != 1) & pl.col("decision"))
+    assert (others["choice"] == 1).all() and (others["status"] == "ok").all()
+    if not persistent:
+        assert (mine["choice"] == 1).all()
+        assert summary["llm_failures"] == summary["llm_abstentions"] == 0
+    else:
+        assert mine["choice"].is_null().all()
+        assert summary["llm_failures"] + summary["llm_abstentions"] == 2
+        assert mine["error"].is_not_null().all()
+
+
+def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
+    with FaultServer() as stopped:
+        address = stopped.base_url
+    run = Scenario.from_dict(
+        {
+            "population": {"size": 2, "groups": [{"agent": "llm"}]},
+            "llm": {
+                "backend": {
+                    "kind": "openai",
+                    "base_url": address,
+                    "model": "m",
+                    "max_retries": 0,
+                    "timeout_s": 2,
+                },
+                "cache": {"path": str(tmp_path)},
+            },
+        }
+    )
+    with pytest.raises(ScenarioError, match="cannot reach the LLM server"):
+        run.run()
