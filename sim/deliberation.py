@@ -301,8 +301,8 @@ class Deliberation:
         counts = agent.heard_counts()
         totals = np.zeros(k)
         for announcement in agent.heard.values():
-            if announcement.confidence is not None:
-                totals[announcement.option] += announcement.confidence
+            stated = announcement.confidence
+            totals[announcement.option] += 1.0 / k if stated is None else stated
         decision = {
             "group": group.name or "llm",
             "decision": True,

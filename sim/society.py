@@ -150,6 +150,10 @@ class Society(mesa.Model):
                 run=f"{config.name}:{self.seed}",
             )
 
+        self._stated = self.deliberation is not None or any(
+            AGENT_KINDS[g.agent].reads_confidence for g in groups
+        )
+
         channel_configs = config.group_channels()
         self.message_log = MessageLog() if record_events else None
         self.channels = Channels(
@@ -211,9 +215,9 @@ class Society(mesa.Model):
         now = self.env.now
         self.recorder.announcement(agent.index, agent.choice, agent.signal, now)
         belief = agent.belief if agent.shares_belief else None
-        if self.deliberation is None:
+        if not self._stated:
             payload = Announcement(agent.index, agent.choice, now, belief)
-        else:  # someone reads the messages in words
+        else:  # someone reads stated confidence (or the messages in words)
             payload = Announcement(
                 agent.index, agent.choice, now, belief, agent.confidence, agent.message
             )

@@ -9,6 +9,7 @@ degroot      weighted averaging of neighbours' beliefs
 threshold    adopt an option once a fraction ``threshold`` announces it
 voter        copy a random neighbour
 stubborn     never change (own signal, or a fixed option)
+confidence   switch toward a rival answer stated more confidently than one's own
 llm          a language model answers from the same information (:mod:`sim.agents.llm`)
 ===========  ===============================================================
 
@@ -25,6 +26,7 @@ from pydantic import Field
 
 from sim.agents.base import Announcement, GroupBase, SocietyAgent
 from sim.agents.bayesian import BayesianAgent, BayesianGroup
+from sim.agents.confidence import ConfidenceAgent, ConfidenceGroup
 from sim.agents.degroot import DeGrootAgent, DeGrootGroup
 from sim.agents.llm import LLMAgent, LLMGroup
 from sim.agents.social import SocialAgent, SocialGroup
@@ -41,6 +43,7 @@ AGENT_KINDS: dict[str, type[SocietyAgent]] = {
         ThresholdAgent,
         VoterAgent,
         StubbornAgent,
+        ConfidenceAgent,
         LLMAgent,
     )
 }
@@ -53,6 +56,7 @@ GroupConfig = Annotated[
     | ThresholdGroup
     | VoterGroup
     | StubbornGroup
+    | ConfidenceGroup
     | LLMGroup,
     Field(discriminator="agent"),
 ]

@@ -104,6 +104,8 @@ class SocietyAgent(mesa.Agent):
     config_model: ClassVar[type[GroupBase]]
     shares_belief: ClassVar[bool] = False
     """Whether announcements carry the belief vector (DeGroot-style averaging)."""
+    reads_confidence: ClassVar[bool] = False
+    """Whether the rule reads the confidence others state (announcements then carry it)."""
     deliberates: ClassVar[bool] = False
     """Whether the agent's decisions take time and go through the society's
     :class:`~sim.deliberation.Deliberation` (LLM-backed agents) instead of :meth:`decide`."""

@@ -31,6 +31,7 @@ from pydantic import Field, field_validator
 
 from sim.agents.base import GroupBase, SocietyAgent
 from sim.agents.bayesian import BayesianGroup
+from sim.agents.confidence import ConfidenceGroup
 from sim.agents.degroot import DeGrootGroup
 from sim.agents.social import SocialGroup
 from sim.agents.stubborn import StubbornGroup
@@ -41,7 +42,13 @@ from sim.llm import ChatResult
 from sim.prompts import DEFAULT_SYSTEM, DEFAULT_USER, check_template
 
 StandinConfig = Annotated[
-    BayesianGroup | SocialGroup | DeGrootGroup | ThresholdGroup | VoterGroup | StubbornGroup,
+    BayesianGroup
+    | SocialGroup
+    | DeGrootGroup
+    | ThresholdGroup
+    | VoterGroup
+    | StubbornGroup
+    | ConfidenceGroup,
     Field(discriminator="agent"),
 ]
 """A stylized group configuration used as an ``llm`` group's stand-in (its ``share`` and
@@ -104,6 +111,7 @@ class LLMAgent(SocietyAgent):
     kind = "llm"
     config_model = LLMGroup
     deliberates = True
+    reads_confidence = True
 
     def configure(self, params: dict[str, float], group_config: GroupBase) -> None:
         self._stated: float | None = None
