@@ -355,6 +355,49 @@ def sweep(
 
 
 @app.command()
+def calibrate(
+    traces: Annotated[
+        list[str],
+        typer.Argument(help="trace.parquet files of LLM runs (globs allowed).", metavar="TRACE..."),
+    ],
+    out: Annotated[Path, typer.Option(help="TOML file to write the calibrated groups to.")],
+    holdout: Annotated[
+        float, typer.Option(help="Share of runs held out to score the models.", min=0, max=1)
+    ] = 0.3,
+    seed: Annotated[int, typer.Option(help="Seed of the held-out split.", min=0)] = 0,
+    models: Annotated[
+        str, typer.Option(help="Stand-in rules to fit, comma-separated.")
+    ] = "social,threshold,confidence",
+) -> None:
+    """Fit stand-in rules (social weight, threshold, confidence-gap switching) by maximum
+    likelihood to the decisions of the LLM agents in TRACE files, print held-out log-loss
+    against always-own-signal and always-majority baselines, and write the best rule of
+    each group as [[population.groups]] entries."""
+    from analysis.calibration import calibrate as fit
+
+    calibrations = fit(
+        traces, holdout=holdout, seed=seed, models=[m.strip() for m in models.split(",")]
+    )
+    agents = {c.group: c.agents for c in calibrations}
+    total = sum(agents.values())
+    parts = []
+    for calibration in calibrations:
+        console.print(calibration.to_text(), markup=False, highlight=False, soft_wrap=True)
+        text = calibration.population_toml()
+        if len(calibrations) > 1:  # shares in proportion to the groups' agents
+            share = agents[calibration.group] / total
+            text = text.replace(
+                "# share = ...  (this group's share of the population; default 1)",
+                f"share = {share:.6g}  # its agents' share in the traces",
+            )
+        parts.append(text)
+    header = f"# Written by: sim calibrate {' '.join(traces)}\n\n"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(header + "\n".join(parts), encoding="utf-8")
+    console.print(f"wrote {out}", markup=False)
+
+
+@app.command()
 def report(
     folder: Annotated[Path, typer.Argument(help="A sweep output folder.", metavar="DIR")],
     out: Annotated[

@@ -11,6 +11,7 @@ import re
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import httpx
 import polars as pl
 import pytest
 
+import sim
 from sim.llm import (
     BackendConfig,
     Budget,
@@ -162,3 +164,15 @@ def test_llm_debate_runs_end_to_end_then_replays_from_the_cache(tmp_path: Path) 
     )
     assert estimate.returncode == 0, estimate.stderr
     assert re.search(r"calls\s+│?\s*8\b", estimate.stdout), estimate.stdout
+    # Calibration reads the real trace and writes groups that validate.
+    calibrated = tmp_path / "calibrated.toml"
+    fitted = subprocess.run(
+        [*SIM, "calibrate", str(first / "trace.parquet"), "--out", str(calibrated)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert fitted.returncode == 0, fitted.stderr
+    groups = tomllib.loads(calibrated.read_text())["population"]["groups"]
+    assert {g["name"] for g in groups} == {"careful", "agreeable"}
+    sim.Scenario.from_dict({"population": {"size": 4, "groups": groups}})

@@ -364,3 +364,50 @@ def test_an_unreachable_server_is_one_clear_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ScenarioError, match="cannot reach the LLM server"):
         run.run()
+
+
+def test_calibrate_writes_groups_a_scenario_can_use(server: FaultServer, tmp_path: Path) -> None:
+    """Two LLM groups: one always follows its own evidence, one always the majority heard.
+    `sim calibrate` on the run's trace picks a rule per group that reproduces that and
+    writes groups that validate and run."""
+    import tomllib
+
+    from sim.cli import main
+
+    def respond(prompt: str) -> Reply:
+        own = "A" if "it is red" in prompt else "B"
+        if "follower" not in prompt:
+            return answer(own, 0.9)
+        counts = {label: prompt.count(f"answered {label}") for label in "AB"}
+        if counts["A"] == counts["B"]:
+            return answer(own, 0.6)
+        return answer(max(counts, key=lambda label: counts[label]), 0.6)
+
+    server.responder = respond
+    user = "You are agent {agent}, a {persona}.\n{evidence}\n{messages}"
+    groups = [
+        {"agent": "llm", "share": 0.5, "name": "loner", "persona": "loner", "user": user},
+        {"agent": "llm", "share": 0.5, "name": "follower", "persona": "follower", "user": user},
+    ]
+    run = scenario(
+        server, tmp_path, size=10, groups=groups, protocol={"kind": "rounds", "rounds": 3}
+    )
+    traces = []
+    for seed in range(6):
+        result = run.run(seed=seed)
+        result.write(tmp_path / f"run{seed}", run.to_toml(seed))
+        traces.append(str(tmp_path / f"run{seed}" / "trace.parquet"))
+    out = tmp_path / "calibrated.toml"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["calibrate", *traces, "--out", str(out)])
+    assert exit_info.value.code in (0, None)
+    fitted = tomllib.loads(out.read_text())["population"]["groups"]
+    by_name = {g["name"]: g for g in fitted}
+    # The loner ignores others (a social weight near 0); the follower goes with the
+    # majority of what it hears (any weight large enough to outweigh its own evidence).
+    loner, follower = by_name["loner"], by_name["follower"]
+    assert loner["agent"] == follower["agent"] == "social"
+    assert loner["weight"] < 0.1 < 0.25 < follower["weight"]
+    assert sum(g["share"] for g in fitted) == pytest.approx(1.0)
+    stylized = Scenario.from_dict({"population": {"size": 10, "groups": fitted}})
+    assert stylized.run(seed=1).summary["n_agents"] == 10
