@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -42,6 +42,11 @@ class ValidationRow:
     ``std_error`` is the Monte Carlo standard error of ``simulated`` (0 for a
     deterministic comparison) and ``z`` the deviation in standard errors (for a
     deterministic comparison, the absolute deviation).
+
+    Most rows compare with a value (``relation = "="``). A qualitative result (one
+    arrangement beats another) is a row with ``relation = ">"`` or ``"<"``: theory is the
+    bound (usually 0 for a difference) and ``z`` how many standard errors ``simulated``
+    lies on the right side of it (negative: on the wrong side).
     """
 
     result: str
@@ -50,12 +55,27 @@ class ValidationRow:
     theory: float
     simulated: float
     std_error: float
+    relation: Literal["=", ">", "<"] = "="
 
     @property
     def z(self) -> float:
-        """Deviation from theory in standard errors (absolute deviation if exact)."""
-        deviation = abs(self.simulated - self.theory)
+        """Deviation from theory in standard errors (absolute deviation if exact); for an
+        inequality, the margin by which it holds, in standard errors."""
+        if self.relation == "=":
+            deviation = abs(self.simulated - self.theory)
+        else:
+            sign = 1.0 if self.relation == ">" else -1.0
+            deviation = sign * (self.simulated - self.theory)
         return deviation / self.std_error if self.std_error > 0 else deviation
+
+    @property
+    def holds(self) -> bool:
+        """Whether the row agrees with theory: within 4 standard errors for a value
+        (1e-6 for an exact comparison), at least 2 standard errors on the right side
+        for an inequality."""
+        if self.relation != "=":
+            return self.z > 2.0
+        return self.z < (4.0 if self.std_error > 0 else 1e-6)
 
 
 def _frequency(hits: list[bool]) -> tuple[float, float]:
@@ -75,6 +95,8 @@ class Case:
     scenario: str
     overrides: dict[str, Any]
     compare: Callable[[sim.Scenario, int, int], list[ValidationRow]]
+    engines: tuple[str, ...] = ("simpy", "fast")
+    """Engines that can run the case (the fast engine runs the stylized foundation)."""
 
     def load(self, engine: str = "auto") -> sim.Scenario:
         """The case's scenario with its overrides, run by ``engine``."""
@@ -215,8 +237,9 @@ def to_markdown(rows: list[ValidationRow]) -> str:
         exact = row.std_error == 0
         se = "exact" if exact else f"{row.std_error:.4f}"
         z = f"{row.z:.1e}" if exact else f"{row.z:.2f}"
+        theory = f"{row.theory:.4f}" if row.relation == "=" else f"{row.relation} {row.theory:.4f}"
         lines.append(
-            f"| {row.result} | {row.case} | {row.quantity} | {row.theory:.4f} | "
+            f"| {row.result} | {row.case} | {row.quantity} | {theory} | "
             f"{row.simulated:.4f} | {se} | {z} |"
         )
     return "\n".join(lines)
@@ -227,7 +250,8 @@ def run_cases(
 ) -> Iterator[ValidationRow]:
     """Run cases on ``engine`` (``"auto"``, ``"simpy"`` or ``"fast"``) and yield their rows."""
     for case in selected:
-        yield from case.compare(case.load(engine), runs, seed)
+        chosen = engine if engine == "auto" or engine in case.engines else case.engines[0]
+        yield from case.compare(case.load(chosen), runs, seed)
 
 
 def validation_table(

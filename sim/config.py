@@ -9,7 +9,8 @@ Tables: ``[world]`` (:class:`~sim.world.WorldConfig`), ``[population]``
 (:class:`PopulationConfig`), ``[network]`` (:data:`~sim.network.NetworkConfig`),
 ``[channels]`` (:class:`~sim.channels.ChannelConfig`), ``[protocol]``
 (:data:`~sim.protocols.ProtocolConfig`), ``[stop]`` (:class:`StopConfig`) and
-``[record]`` (:class:`RecordConfig`), and the optional ``[task]``
+``[record]`` (:class:`RecordConfig`), and the optional ``[institution]``
+(:class:`~sim.institutions.InstitutionConfig`), ``[task]``
 (:data:`~sim.tasks.TaskConfig`), ``[llm]`` (:class:`~sim.llm.config.LLMConfig`) and
 ``[sweep]`` (:class:`SweepConfig`).
 """
@@ -25,6 +26,7 @@ from sim.agents.bayesian import BayesianGroup
 from sim.agents.llm import LLMGroup
 from sim.agents.stubborn import StubbornGroup
 from sim.channels import ChannelConfig
+from sim.institutions import InstitutionConfig
 from sim.llm.config import LLMConfig
 from sim.network import NetworkConfig
 from sim.protocols import AsynchronousProtocol, ProtocolConfig, SequentialProtocol
@@ -155,6 +157,9 @@ class ScenarioConfig(BaseModel):
     protocol: ProtocolConfig = SequentialProtocol()
     stop: StopConfig = StopConfig()
     record: RecordConfig = RecordConfig()
+    institution: InstitutionConfig | None = Field(
+        None, description="Aggregation rule and discussion rules (default: plurality, none)."
+    )
     task: TaskConfig | None = Field(
         None, description='What LLM-backed agents are asked (default: the "urn" task).'
     )

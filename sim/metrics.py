@@ -11,13 +11,14 @@ Main entry points: :func:`accuracy`, :func:`plurality`, :func:`entropy_bits`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 
 from sim import rules
+from sim.institutions import Aggregation, group_decision
 
 
 def entropy_bits(counts: Sequence[float] | np.ndarray) -> float:
@@ -69,6 +70,16 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "first_mover_lock_in": pl.Boolean(),
     "entropy_final": pl.Float64(),
     "brier": pl.Float64(),
+    "group_choice": pl.Int64(),
+    "group_correct": pl.Boolean(),
+    "group_confidence": pl.Float64(),
+    "distinct_answers": pl.Int64(),
+    "initial_majority_correct": pl.Boolean(),
+    "resolution_quality": pl.Float64(),
+    "items_surfaced": pl.Float64(),
+    "full_information_match": pl.Boolean(),
+    "task_success": pl.Boolean(),
+    "task_cost": pl.Float64(),
     "messages_sent": pl.Int64(),
     "messages_delivered": pl.Int64(),
     "messages_dropped": pl.Int64(),
@@ -84,6 +95,17 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
     "wall_seconds": pl.Float64(),
 }
 """Columns of the summary row, in order, with their types."""
+
+OUTCOME_COLUMNS = (
+    "initial_majority_correct",
+    "resolution_quality",
+    "items_surfaced",
+    "full_information_match",
+    "task_success",
+    "task_cost",
+)
+"""Summary columns that only some protocols define (they fill them through
+``Society.outcome``); null in runs of the others."""
 
 
 def summary_row(
@@ -112,6 +134,9 @@ def summary_row(
     llm_failures: int = 0,
     llm_tokens: int = 0,
     llm_cost_usd: float = 0.0,
+    aggregation: Aggregation = "plurality",
+    confidences: np.ndarray | None = None,
+    outcome: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The summary row of a run, from what either engine has at its end.
 
@@ -123,12 +148,21 @@ def summary_row(
         first_option: Option of the first announcement of the run.
         llm_calls: Requests of LLM-backed agents answered (the ``llm_*`` counts are 0 in
             runs without such agents).
+        aggregation: The institution's aggregation rule (see
+            :func:`sim.institutions.group_decision`).
+        confidences: Each agent's stated confidence (NaN or None: its belief in its answer).
+        outcome: Values of :data:`OUTCOME_COLUMNS` the protocol defines.
 
     Returns:
         One value per column of :data:`SUMMARY_SCHEMA`, in order.
     """
     options = beliefs.shape[1]
     winner = plurality(choices, options)
+    stated = np.full(len(choices), np.nan) if confidences is None else confidences
+    group, group_confidence = group_decision(choices, beliefs, stated, aggregation)
+    extra = dict(outcome or {})
+    unknown = set(extra) - set(OUTCOME_COLUMNS)
+    assert not unknown, f"not outcome columns: {sorted(unknown)}"
     cascade: str | None = None
     if cascade_action != "undefined":
         cascade = (
@@ -150,6 +184,11 @@ def summary_row(
         "first_mover_lock_in": first_option is not None and winner == first_option,
         "entropy_final": entropy_bits(np.bincount(choices[choices >= 0])),
         "brier": brier(beliefs, truth),
+        "group_choice": group,
+        "group_correct": group == truth,
+        "group_confidence": group_confidence,
+        "distinct_answers": len(np.unique(choices[choices >= 0])),
+        **{column: extra.get(column) for column in OUTCOME_COLUMNS},
         "messages_sent": sent,
         "messages_delivered": delivered,
         "messages_dropped": dropped,

@@ -153,7 +153,8 @@ def timeseries_frame(rows: Sequence[Sequence[float]] | np.ndarray, options: int)
 
     Columns: ``time``, ``acted`` (agents that have chosen), ``share_<k>`` (fraction of all
     agents holding option k), ``accuracy`` (fraction holding the truth), ``entropy``
-    (bits, of the distribution of choices among those who chose).
+    (bits, of the distribution of choices among those who chose), ``distinct`` (number
+    of different answers held: hypothesis diversity).
     """
     names = ["time", "acted", *[f"share_{k}" for k in range(options)], "accuracy", "entropy"]
     schema = {name: pl.Float64 for name in names}
@@ -161,4 +162,7 @@ def timeseries_frame(rows: Sequence[Sequence[float]] | np.ndarray, options: int)
         frame = pl.DataFrame(rows, schema=schema, orient="row")
     else:
         frame = pl.DataFrame(list(rows), schema=schema, orient="row")
-    return frame.with_columns(pl.col("acted").cast(pl.Int64))
+    distinct = pl.sum_horizontal([pl.col(f"share_{k}") > 0 for k in range(options)])
+    return frame.with_columns(
+        pl.col("acted").cast(pl.Int64), distinct.cast(pl.Int64).alias("distinct")
+    )

@@ -34,6 +34,7 @@ from sim.agents.llm import LLMGroup
 from sim.channels import Channels, Message, MessageLog
 from sim.config import ScenarioConfig
 from sim.deliberation import Deliberation, Mode
+from sim.institutions import InstitutionConfig
 from sim.llm import LLMClient, LLMConfig
 from sim.metrics import summary_row
 from sim.network import has_weights, out_neighbors, run_network
@@ -85,6 +86,7 @@ class Society(mesa.Model):
         streams = Streams(self.seed)
         super().__init__(rng=streams.generator(Component.MODEL))
         self.config = config
+        self.institution = config.institution or InstitutionConfig()
         self.env = simpy.Environment()
         self._steps = 0
         self._instant = 0.0  # the latest simulated time, and the event count before it
@@ -177,6 +179,9 @@ class Society(mesa.Model):
         self._stall_limit = config.stop.stall_limit(n)
         self._process = self.env.process(PROTOCOLS[config.protocol.kind](self, config.protocol))
         self._wall = 0.0
+        self.outcome: dict[str, Any] = {}
+        """Values of protocol-specific summary columns (:data:`~sim.metrics.OUTCOME_COLUMNS`),
+        set by the protocol."""
 
     # -- what protocols call -------------------------------------------------------------
 
@@ -380,6 +385,11 @@ class Society(mesa.Model):
             engine="simpy",
             wall_seconds=self._wall,
             **llm,
+            aggregation=self.institution.aggregation,
+            confidences=np.array(
+                [np.nan if a.confidence is None else a.confidence for a in self.members]
+            ),
+            outcome=self.outcome,
         )
 
     def result(self) -> RunResult:

@@ -27,7 +27,7 @@ def test_load_with_overrides_returns_runnable_scenario() -> None:
     assert result.summary["n_agents"] == 20
     assert result.events is None
     assert result.timeseries.columns == [
-        "time", "acted", "share_0", "share_1", "accuracy", "entropy",
+        "time", "acted", "share_0", "share_1", "accuracy", "entropy", "distinct",
     ]  # fmt: skip
 
 

@@ -71,6 +71,10 @@ def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) ->
     for i, group in enumerate(config.population.groups):
         if group.agent not in KIND_CODES:
             parts.append(f"population.groups.{i}.agent = {group.agent!r}")
+    if config.protocol.kind not in ("sequential", "asynchronous", "rounds"):
+        parts.append(f"protocol.kind = {config.protocol.kind!r}")
+    if config.institution is not None:
+        parts.append("the [institution] table")
     if record_events:
         parts.append("the per-message event log (--events)")
     return parts

@@ -145,6 +145,7 @@ def live_timeseries(society: Society) -> pl.DataFrame:
     state.update({f"share_{k}": share for k, share in enumerate(shares)})
     state["accuracy"] = shares[recorder.truth]
     state["entropy"] = entropy_bits(counts)
+    state["distinct"] = sum(1 for c in counts if c > 0)
     rows = [{"time": t, **state} for t in times]
     return pl.concat([frame, pl.DataFrame(rows, schema=frame.schema)])
 

@@ -1,4 +1,4 @@
-"""Protocols: who acts when, as SimPy processes driving a society.
+"""The three basic protocols: sequential turns, asynchronous wake-ups, synchronous rounds.
 
 ``sequential``
     Every agent acts exactly once, in a random order (or index order). Agent ``i`` acts
@@ -23,14 +23,14 @@ LLM-backed agents' decisions take simulated time (their group's ``latency``):
 announces once every answer of the previous update is in; under ``asynchronous`` an agent
 keeps its old choice until its answer arrives.
 
-Main entry points: :data:`ProtocolConfig` (the tagged union of the three configs) and
-:data:`PROTOCOLS` (kind name to process function).
+Main entry points: :func:`sequential`, :func:`asynchronous`, :func:`rounds` and their
+configs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, Literal
 
 import simpy
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,11 +39,13 @@ if TYPE_CHECKING:
     from sim.society import Society
 
 
-class _Protocol(BaseModel):
+class ProtocolBase(BaseModel):
+    """Base of every ``[protocol]`` kind: frozen, unknown keys rejected."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SequentialProtocol(_Protocol):
+class SequentialProtocol(ProtocolBase):
     """``kind = "sequential"``: each agent acts once, in turn."""
 
     kind: Literal["sequential"] = "sequential"
@@ -51,7 +53,7 @@ class SequentialProtocol(_Protocol):
     order: Literal["random", "index"] = Field("random", description="Turn order.")
 
 
-class AsynchronousProtocol(_Protocol):
+class AsynchronousProtocol(ProtocolBase):
     """``kind = "asynchronous"``: Poisson wake-ups and/or wake on message."""
 
     kind: Literal["asynchronous"] = "asynchronous"
@@ -59,18 +61,13 @@ class AsynchronousProtocol(_Protocol):
     wake_on_message: bool = Field(True, description="Update whenever a message arrives.")
 
 
-class RoundsProtocol(_Protocol):
+class RoundsProtocol(ProtocolBase):
     """``kind = "rounds"``: synchronous announce–deliver–update rounds."""
 
     kind: Literal["rounds"] = "rounds"
     rounds: int = Field(10, ge=1, description="Number of rounds.")
     round_duration: float = Field(1.0, gt=0.0, description="Simulated time per round.")
 
-
-ProtocolConfig = Annotated[
-    SequentialProtocol | AsynchronousProtocol | RoundsProtocol, Field(discriminator="kind")
-]
-"""The ``[protocol]`` table, tagged by its ``kind`` key."""
 
 Process = Generator[simpy.Event, Any, None]
 
@@ -128,14 +125,6 @@ def rounds(society: Society, config: RoundsProtocol) -> Process:
         # the same as updating everyone at once.
         for agent in members:
             society.act(agent, announce=False)
-
-
-PROTOCOLS: dict[str, Callable[[Society, Any], Process]] = {
-    "sequential": sequential,
-    "asynchronous": asynchronous,
-    "rounds": rounds,
-}
-"""Process function for each protocol kind."""
 
 
 def wakes_on_message(config: BaseModel) -> bool:
