@@ -9,6 +9,7 @@ Main entry points: :func:`bhw_cascade_probabilities`, :func:`condorcet_majority`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from math import comb
 
 import networkx as nx
@@ -86,3 +87,35 @@ def voter_absorption(initial: np.ndarray, degrees: np.ndarray) -> float:
     """Probability that the voter model ends on the option held by the agents in
     ``initial`` (a 0/1 array): their degree-weighted share (plain share if regular)."""
     return float(np.dot(initial, degrees) / degrees.sum())
+
+
+def weighted_vote_accuracy(accuracies: Sequence[float], weights: Sequence[float]) -> float:
+    """P(a weighted vote of independent binary voters picks the truth), ties counting half.
+
+    Voter ``i`` is right with probability ``accuracies[i]`` and its vote weighs
+    ``weights[i]``; the vote picks the side with more weight. Exact, by enumerating the
+    ``2^n`` patterns of right and wrong voters (n up to about 20). Equal weights give the
+    Condorcet majority; log-odds weights ``log(p / (1 - p))`` give the optimal rule of
+    Nitzan & Paroush (1982).
+    """
+    p = np.asarray(accuracies, dtype=float)
+    w = np.asarray(weights, dtype=float)
+    n = len(p)
+    total = 0.0
+    for pattern in range(2**n):
+        right = np.array([(pattern >> i) & 1 for i in range(n)], dtype=bool)
+        probability = float(np.prod(np.where(right, p, 1.0 - p)))
+        margin = w[right].sum() - w[~right].sum()
+        total += probability * (1.0 if margin > 1e-12 else 0.5 if abs(margin) <= 1e-12 else 0.0)
+    return total
+
+
+def dirichlet_belief_in_truth(
+    accuracy: float, concentration: float, signal_weight: float, options: int
+) -> float:
+    """Expected belief in the truth of a Dirichlet agent after its private signal:
+    ``(concentration + signal_weight * accuracy) / (options * concentration +
+    signal_weight)`` (the signal names the truth with probability ``accuracy``). Under
+    debate with everyone hearing everyone this stays the average belief's expectation
+    round after round (:mod:`sim.agents.dirichlet`)."""
+    return (concentration + signal_weight * accuracy) / (options * concentration + signal_weight)

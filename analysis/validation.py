@@ -15,6 +15,7 @@ Main entry points: :func:`validation_table`, :class:`ValidationRow`, :func:`case
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,9 @@ from analysis.theory import (
     condorcet_majority,
     degroot_influence,
     degroot_matrix,
+    dirichlet_belief_in_truth,
     voter_absorption,
+    weighted_vote_accuracy,
 )
 from sim.fast import FastRun
 
@@ -212,6 +215,166 @@ def _voter(topology: str, n: int) -> Case:
     return Case("Voter model", case, "voter.toml", overrides, compare)
 
 
+def _difference(
+    result: str, case: str, quantity: str, first: list[bool], second: list[bool]
+) -> ValidationRow:
+    """The row "frequency in ``first`` minus frequency in ``second`` > 0"."""
+    f1, se1 = _frequency(first)
+    f2, se2 = _frequency(second)
+    return ValidationRow(result, case, quantity, 0.0, f1 - f2, float(np.hypot(se1, se2)), ">")
+
+
+REGIME_RUNS = 400
+"""Runs per arrangement in the cases that compare several arrangements (fewer than the
+table's runs, so that each such case stays quick; their rows are inequalities)."""
+
+
+def _debate_martingale() -> Case:
+    result, case = "Debate or vote", "Dirichlet agents, n=9, 2 rounds"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        runs = min(runs, 1000)
+        q = 0.725  # mean of the uniform(0.55, 0.9) signal accuracy
+        theory = dirichlet_belief_in_truth(q, 1.0, 2.0, 2)
+        opening, final = [], []
+        for i in range(runs):
+            society = scenario.build(seed + i)
+            truth = society.world.truth
+            opening.append(np.mean([a.belief[truth] for a in society.members]))
+            society.run()
+            final.append(np.mean([a.belief[truth] for a in society.members]))
+        rows = []
+        for label, values in (("opening", opening), ("after 2 rounds", final)):
+            rows.append(
+                ValidationRow(
+                    result,
+                    case,
+                    f"E[mean belief in truth], {label}",
+                    theory,
+                    float(np.mean(values)),
+                    float(np.std(values) / np.sqrt(runs)),
+                )
+            )
+        return rows
+
+    overrides = {
+        "population.groups": [{"agent": "dirichlet", "concentration": 1.0, "signal_weight": 2.0}],
+        "protocol.speaking": "simultaneous",
+        "institution.independence_first": True,
+    }
+    return Case(result, case, "debate_herding.toml", overrides, compare, ("simpy",))
+
+
+def _variants(
+    scenario: sim.Scenario, runs: int, seed: int, variants: dict[str, dict[str, Any]], column: str
+) -> dict[str, list[bool]]:
+    """``column`` of ``runs`` runs of the scenario under each set of overrides."""
+    return {
+        name: [
+            bool(scenario.with_overrides(overrides).run(seed=seed + i).summary[column])
+            for i in range(runs)
+        ]
+        for name, overrides in variants.items()
+    }
+
+
+def _debate_herding() -> Case:
+    result, case = "Debate herding", "social agents, n=9, in turn"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        runs = min(runs, REGIME_RUNS)
+        lock = _variants(
+            scenario,
+            runs,
+            seed,
+            {w: {"population.groups.0.weight": float(w)} for w in ("3", "0.5")},
+            "first_mover_lock_in",
+        )
+        order = _variants(
+            scenario,
+            runs,
+            seed,
+            {o: {"institution.speaking_order": o} for o in ("confidence", "random")},
+            "group_correct",
+        )
+        return [
+            _difference(result, case, "P(lock-in), weight 3 − weight 0.5", lock["3"], lock["0.5"]),
+            _difference(
+                result,
+                case,
+                "P(group right), most confident first − random order",
+                order["confidence"],
+                order["random"],
+            ),
+        ]
+
+    return Case(result, case, "debate_herding.toml", {}, compare, ("simpy",))
+
+
+def _institutions() -> Case:
+    result, case = "Institutions", "herding-prone debate, n=9"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        runs = min(runs, REGIME_RUNS)
+        right = _variants(
+            scenario,
+            runs,
+            seed,
+            {
+                "default": {},
+                "independence first": {"institution.independence_first": True},
+                "Delphi": {"institution.delphi": True},
+            },
+            "group_correct",
+        )
+        return [
+            _difference(
+                result, case, f"P(group right), {name} − default", right[name], right["default"]
+            )
+            for name in ("independence first", "Delphi")
+        ]
+
+    return Case(result, case, "institutions.toml", {}, compare, ("simpy",))
+
+
+def _memory() -> Case:
+    result, case = "Institutional memory", "3 experts (0.85), 6 novices (0.55)"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        runs = min(runs, REGIME_RUNS)
+        accuracies = [0.85] * 3 + [0.55] * 6
+        with tempfile.TemporaryDirectory() as folder:
+            notebook = str(Path(folder) / "notebook.json")
+            blank = scenario.with_overrides(
+                {"institution.memory.path": notebook, "institution.memory.read": False}
+            )
+            forgetful = [
+                bool(blank.run(seed=seed + i).summary["group_correct"]) for i in range(runs)
+            ]
+            keeping = scenario.with_overrides({"institution.memory.path": notebook})
+            episodes = keeping.episodes(runs + 100, seed)["group_correct"].to_list()[100:]
+        f, se = _frequency(forgetful)
+        return [
+            ValidationRow(
+                result,
+                case,
+                "P(group right) without memory (majority)",
+                weighted_vote_accuracy(accuracies, [1.0] * 9),
+                f,
+                se,
+            ),
+            _difference(
+                result,
+                case,
+                "P(group right), with memory (after 100 episodes) − without",
+                [bool(e) for e in episodes],
+                forgetful,
+            ),
+        ]
+
+    return Case(result, case, "institutional_memory.toml", {}, compare, ("simpy",))
+
+
 def cases() -> list[Case]:
     """Every validation case, in the order of the README's table."""
     return [
@@ -224,6 +387,10 @@ def cases() -> list[Case]:
         _degroot(),
         _voter("complete", 20),
         _voter("star", 10),
+        _debate_martingale(),
+        _debate_herding(),
+        _institutions(),
+        _memory(),
     ]
 
 

@@ -10,6 +10,11 @@ C = 1 sends fewer calls (50 by default) and its time is extrapolated linearly to
 which is exact for sequential calls. Client and server share this machine's cores, so at
 high C the ratio measures their CPU cost per call, not the network.
 
+The last two columns measure the same through the engine: a society of N ``llm`` agents
+(asynchronous protocol, every agent decides once at time 0, no network) run with that
+concurrency, so the time includes building the society, rendering N prompts, the batch
+and applying the answers; ``engine / ideal`` is the achieved fraction of the ideal.
+
 Usage::
 
     .venv/bin/python benchmarks/llm_concurrency.py [--calls 1000] [--latency 0.1]
@@ -28,6 +33,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+import sim
 from sim.llm import BackendConfig, Budget, CacheConfig, LLMClient, ResponseCache, make_request
 
 SERVER = Path(__file__).resolve().parent.parent / "tests" / "llm_fault_server.py"
@@ -53,6 +59,36 @@ def measure(base_url: str, concurrency: int, calls: int) -> tuple[float, int]:
     return elapsed, sum(result.ok for result in results)
 
 
+def measure_society(base_url: str, concurrency: int, agents: int) -> float:
+    """Seconds for a run of ``agents`` LLM agents that each decide once at time 0."""
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = sim.Scenario.from_dict(
+            {
+                "population": {"size": agents, "groups": [{"agent": "llm"}]},
+                "network": {"topology": "empty"},
+                "protocol": {"kind": "asynchronous", "wake_rate": 0, "wake_on_message": False},
+                "llm": {
+                    "backend": {
+                        "kind": "openai",
+                        "base_url": base_url,
+                        "model": "bench",
+                        "concurrency": concurrency,
+                    },
+                    "cache": {"mode": "off", "path": folder},
+                },
+            }
+        )
+        assert scenario.config.llm is not None
+        with LLMClient.from_config(scenario.config.llm) as client:
+            backend = scenario.config.llm.backend
+            client.complete(make_request(backend, [("user", "warm up")], options=["A", "B"]))
+            started = time.perf_counter()
+            result = scenario.run(seed=1, llm_client=client)
+            elapsed = time.perf_counter() - started
+    assert result.summary["llm_calls"] == agents, result.summary
+    return elapsed
+
+
 def main() -> None:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -70,6 +106,8 @@ def main() -> None:
         "ideal s",
         "achieved / ideal",
         "max in flight",
+        "engine s",
+        "engine / ideal",
     ):
         table.add_column(column, justify="right")
     server = subprocess.Popen(
@@ -91,9 +129,13 @@ def main() -> None:
             scale = args.calls / calls
             ideal = args.calls / concurrency * args.latency
             label = f"{elapsed:.2f}" if scale == 1 else f"{elapsed:.2f} x {scale:g}"
+            engine = ("-", "-")
+            if concurrency > 1:
+                through = measure_society(base_url, concurrency, args.calls)
+                engine = (f"{through:.2f}", f"{ideal / through:.2f}")
             table.add_row(
                 str(concurrency), f"{calls:,}", label, f"{calls / elapsed:,.1f}",
-                f"{ideal:.2f}", f"{ideal / (elapsed * scale):.2f}", str(in_flight),
+                f"{ideal:.2f}", f"{ideal / (elapsed * scale):.2f}", str(in_flight), *engine,
             )  # fmt: skip
     finally:
         assert server.stdin is not None

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from sim.errors import ScenarioError
 from sim.llm.config import LLMConfig
+from sim.results import write_atomic
 
 app = typer.Typer(
     name="sim",
@@ -178,6 +179,36 @@ def _llm_line(trace: Any, summary: dict[str, Any]) -> str:
     if summary["stop_reason"] == "budget":
         line += "; stopped by the LLM budget (results so far are written)"
     return line
+
+
+@app.command()
+def episodes(
+    scenario: Annotated[Path, typer.Argument(help="Scenario TOML file.", metavar="SCENARIO")],
+    count: Annotated[int, typer.Option(help="Episodes to run in sequence.", min=1)],
+    out: Annotated[Path, typer.Option(help="Parquet file for one summary row per episode.")],
+    seed: Annotated[
+        int | None, typer.Option(help="Seed of the first episode (default: the scenario's).")
+    ] = None,
+    set_: SetOption = None,
+) -> None:
+    """Run a sequence of episodes (seeds seed, seed+1, ...). With [institution.memory],
+    each episode reads the notebook the previous one wrote, so the rows show how the
+    society improves with memory (compare a run with memory.read = false)."""
+    import polars as pl
+
+    from sim.scenario import load, parse_override
+
+    loaded = load(scenario, dict(parse_override(item) for item in set_ or []))
+    frame = loaded.episodes(count, seed)
+    write_atomic(out, lambda p: frame.write_parquet(p, statistics=False, compression="zstd"))
+    half = max(1, count // 2)
+    correct = frame["group_correct"].cast(pl.Float64).to_numpy()
+    early, late = float(correct[:half].mean()), float(correct[half:].mean() if count > 1 else 0)
+    console.print(
+        f"{count} episodes: group accuracy {early:.3f} in the first {half}, "
+        f"{late:.3f} in the rest; wrote {out}",
+        markup=False,
+    )
 
 
 @app.command()

@@ -146,6 +146,9 @@ class Deliberation:
         """A request was refused by the budget (the run stops)."""
         self._client = client
         self._owns_client = client is None
+        # A client given by the caller may have served other runs: this run's trace rows
+        # are those appended from now on.
+        self._trace_start = 0 if client is None or client.trace is None else len(client.trace)
         self._pending: list[_Request] = []
         self._in_flight = 0
         self._busy: set[int] = set()
@@ -251,9 +254,11 @@ class Deliberation:
     def trace(self) -> pl.DataFrame | None:
         """The client's call trace with the decision columns (live mode; None before any
         call)."""
-        if self._client is None or self._client.trace is None or not len(self._client.trace):
+        if self._client is None or self._client.trace is None:
             return None
-        calls = self._client.trace.frame().with_row_index("_row")
+        if len(self._client.trace) == self._trace_start:
+            return None
+        calls = self._client.trace.frame().slice(self._trace_start).with_row_index("_row")
         answers = calls.filter(pl.col("call") == "answer")
         decided = pl.concat([answers.select("_row"), self.decisions()], how="horizontal")
         return calls.join(decided, on="_row", how="left").sort("_row").drop("_row")
@@ -286,7 +291,12 @@ class Deliberation:
                 for label, text in zip(task.labels, task.descriptions, strict=True)
             ),
             "evidence": evidence or "none; decide from the question and what others say.",
-            "messages": describe_messages(agent.heard.values(), task.labels, group.max_messages),
+            "messages": describe_messages(
+                agent.heard.values(),
+                task.labels,
+                group.max_messages,
+                anonymous=society.institution.anonymity,
+            ),
             "previous": describe_previous(agent.choice, agent.confidence, task.labels),
             "round": asked,
             "time": f"{float(society.env.now):g}",
@@ -294,6 +304,9 @@ class Deliberation:
             "n_agents": len(society.members),
             "neighbours": len(agent.heard),
             "persona": group.persona,
+            "memory": ""
+            if society.notebook is None or society.institution.anonymity
+            else society.notebook.describe(len(society.members)),
         }
 
     def _decision(self, agent: SocietyAgent, group: LLMGroup) -> dict[str, Any]:

@@ -23,6 +23,11 @@ Aggregation rules, over the agents that hold an answer:
     Bayesian pooling of independent opinions: the option with the largest sum over agents
     of their log belief (a product of experts with a uniform prior); confidence: the
     pooled posterior probability of that option.
+``reputation``
+    a vote weighted by each member's track record in the institution's notebook (see
+    :mod:`sim.memory`): weight ``log(r / (1 - r))`` for recorded accuracy ``r``, the
+    optimal weights of Nitzan & Paroush (1982); plurality without records; confidence:
+    the winner's share of the positive weight.
 
 Main entry points: :class:`InstitutionConfig`, :func:`group_decision`.
 """
@@ -34,7 +39,9 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-Aggregation = Literal["plurality", "majority", "confidence_weighted", "log_odds"]
+from sim.memory import MemoryConfig
+
+Aggregation = Literal["plurality", "majority", "confidence_weighted", "log_odds", "reputation"]
 
 _BELIEF_FLOOR = 1e-9
 """Beliefs are clipped this far from 0 before taking logs (a point-mass belief then
@@ -65,6 +72,9 @@ class InstitutionConfig(BaseModel):
     devils_advocate: bool = Field(
         False, description="Appoint one random agent to defend a minority answer."
     )
+    memory: MemoryConfig | None = Field(
+        None, description="Institutional memory: a notebook kept across episodes."
+    )
     delphi: bool = Field(
         False,
         description="Delphi feedback: between rounds agents see only the anonymized "
@@ -77,6 +87,7 @@ def group_decision(
     beliefs: np.ndarray,
     confidences: np.ndarray,
     rule: Aggregation = "plurality",
+    weights: np.ndarray | None = None,
 ) -> tuple[int | None, float | None]:
     """The group's decision and its confidence under an aggregation rule.
 
@@ -86,6 +97,7 @@ def group_decision(
         confidences: Each agent's stated confidence in its answer (NaN: none stated; then
             its belief in its answer is used).
         rule: The aggregation rule (see the module docstring).
+        weights: Members' vote weights for ``reputation`` (None or all 0: plurality).
 
     Returns:
         The decided option (None: no decision) and the group's confidence in it.
@@ -95,7 +107,14 @@ def group_decision(
     if not held.any():
         return None, None
     votes = np.bincount(choices[held], minlength=options).astype(float)
-    if rule in ("plurality", "majority"):
+    if rule == "reputation" and weights is not None and np.any(weights[held] != 0):
+        score = np.bincount(choices[held], weights=weights[held], minlength=options)
+        best = np.flatnonzero(score == score.max())
+        if len(best) > 1:
+            return None, None
+        positive = np.clip(score, 0.0, None)
+        return int(best[0]), float(positive[best[0]] / positive.sum())
+    if rule in ("plurality", "majority", "reputation"):
         best = np.flatnonzero(votes == votes.max())
         if len(best) > 1:
             return None, None

@@ -137,6 +137,7 @@ def summary_row(
     aggregation: Aggregation = "plurality",
     confidences: np.ndarray | None = None,
     outcome: Mapping[str, Any] | None = None,
+    weights: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The summary row of a run, from what either engine has at its end.
 
@@ -152,6 +153,7 @@ def summary_row(
             :func:`sim.institutions.group_decision`).
         confidences: Each agent's stated confidence (NaN or None: its belief in its answer).
         outcome: Values of :data:`OUTCOME_COLUMNS` the protocol defines.
+        weights: Members' vote weights for the ``reputation`` rule.
 
     Returns:
         One value per column of :data:`SUMMARY_SCHEMA`, in order.
@@ -159,7 +161,7 @@ def summary_row(
     options = beliefs.shape[1]
     winner = plurality(choices, options)
     stated = np.full(len(choices), np.nan) if confidences is None else confidences
-    group, group_confidence = group_decision(choices, beliefs, stated, aggregation)
+    group, group_confidence = group_decision(choices, beliefs, stated, aggregation, weights)
     extra = dict(outcome or {})
     unknown = set(extra) - set(OUTCOME_COLUMNS)
     assert not unknown, f"not outcome columns: {sorted(unknown)}"

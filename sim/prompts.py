@@ -35,6 +35,8 @@ VARIABLES: dict[str, str] = {
     "n_agents": "Number of agents in the society.",
     "neighbours": "Number of agents the agent hears from.",
     "persona": "The group's persona text.",
+    "memory": "The institution's notebook: members' track records from earlier episodes "
+    "(empty without [institution.memory] or under anonymity).",
     "format": "The answer-format instruction (appended when the template omits it).",
 }
 """Template variables and what each holds."""
@@ -87,20 +89,24 @@ def check_template(template: str) -> str:
     return template
 
 
-def describe_messages(heard: Iterable[Announcement], labels: tuple[str, ...], limit: int) -> str:
+def describe_messages(
+    heard: Iterable[Announcement], labels: tuple[str, ...], limit: int, anonymous: bool = False
+) -> str:
     """The ``{messages}`` text: the latest announcement of each neighbour, most recent last.
 
     Args:
         heard: The latest announcement of each neighbour.
         labels: Option labels.
         limit: Most announcements shown (the most recent ones).
+        anonymous: Hide who said what (``[institution] anonymity``, Delphi feedback).
     """
     latest = sorted(heard, key=lambda a: (a.sent_time, a.sender))[-limit:] if limit else []
     if not latest:
         return "Nobody has told you their answer yet."
     lines = ["What others answered most recently:"]
     for a in latest:
-        line = f"- Agent {a.sender} answered {labels[a.option]}"
+        who = "Someone" if anonymous or a.sender < 0 else f"Agent {a.sender}"
+        line = f"- {who} answered {labels[a.option]}"
         if a.confidence is not None:
             line += f" (confidence {a.confidence:.2f})"
         if a.text:

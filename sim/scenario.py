@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
+import polars as pl
 import tomli_w
 from pydantic import ValidationError
 
@@ -373,6 +374,19 @@ class Scenario:
             return society.run(progress)
         finally:
             society.close()
+
+    def episodes(self, count: int, seed: int | None = None) -> pl.DataFrame:
+        """Run ``count`` episodes in sequence, seeds ``seed, seed + 1, ...``: with
+        ``[institution.memory]`` each reads the notebook the one before wrote.
+
+        Returns:
+            One summary row per episode, with an ``episode`` column (0, 1, ...) first.
+        """
+        first = self.config.seed if seed is None else int(seed)
+        rows = [self.run(seed=first + k).summary_frame() for k in range(count)]
+        return pl.concat(rows).select(
+            pl.int_range(count, dtype=pl.Int64).alias("episode"), pl.all()
+        )
 
     def estimate(self, seed: int | None = None) -> Spending:
         """What the run with this seed would spend on LLM calls, without making any.

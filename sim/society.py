@@ -36,6 +36,7 @@ from sim.config import ScenarioConfig
 from sim.deliberation import Deliberation, Mode
 from sim.institutions import InstitutionConfig
 from sim.llm import LLMClient, LLMConfig
+from sim.memory import Notebook
 from sim.metrics import summary_row
 from sim.network import has_weights, out_neighbors, run_network
 from sim.population import draw_members
@@ -179,6 +180,16 @@ class Society(mesa.Model):
         self._stall_limit = config.stop.stall_limit(n)
         self._process = self.env.process(PROTOCOLS[config.protocol.kind](self, config.protocol))
         self._wall = 0.0
+        memory = self.institution.memory
+        self.notebook = None if memory is None or not memory.read else Notebook.load(memory.path)
+        self.reputations = (
+            None
+            if self.notebook is None or self.institution.anonymity
+            else self.notebook.weights(n)
+        )
+        """Vote weights of the ``reputation`` rule, from the notebook as it was when the
+        episode began (None: no records are used)."""
+        self._recorded = False
         self.outcome: dict[str, Any] = {}
         """Values of protocol-specific summary columns (:data:`~sim.metrics.OUTCOME_COLUMNS`),
         set by the protocol."""
@@ -214,19 +225,32 @@ class Society(mesa.Model):
         must see a decision before going on wait for it."""
         return None if self.deliberation is None else self.deliberation.settled()
 
-    def announce(self, agent: SocietyAgent) -> None:
-        """Broadcast ``agent``'s current choice (and belief, for belief-sharing kinds)."""
+    def announce(
+        self,
+        agent: SocietyAgent,
+        receivers: np.ndarray | None = None,
+        evidence: int | None = None,
+    ) -> None:
+        """Broadcast ``agent``'s current choice (and belief, for belief-sharing kinds).
+
+        Args:
+            agent: The speaker.
+            receivers: Who hears it (default: its out-neighbours in the network).
+            evidence: The evidence it cites (an option its private signal names), if any.
+        """
         assert agent.choice is not None
         now = self.env.now
         self.recorder.announcement(agent.index, agent.choice, agent.signal, now)
         belief = agent.belief if agent.shares_belief else None
-        if not self._stated:
+        if not self._stated and evidence is None:
             payload = Announcement(agent.index, agent.choice, now, belief)
         else:  # someone reads stated confidence (or the messages in words)
             payload = Announcement(
-                agent.index, agent.choice, now, belief, agent.confidence, agent.message
+                agent.index, agent.choice, now, belief, agent.confidence, agent.message, evidence
             )
-        self.channels.broadcast(agent.index, self.out_neighbors[agent.index], payload)
+        if receivers is None:
+            receivers = self.out_neighbors[agent.index]
+        self.channels.broadcast(agent.index, receivers, payload)
 
     def _deliver(self, message: Message) -> None:
         receiver = self.members[message.receiver]
@@ -245,7 +269,7 @@ class Society(mesa.Model):
 
     def trust(self, sender: int, receiver: int) -> float:
         """Weight of the arc sender→receiver (1 when the network has no weights)."""
-        if not self._weighted:
+        if not self._weighted or self.institution.anonymity:
             return 1.0
         return float(self.graph.edges[sender, receiver].get("weight", 1.0))
 
@@ -321,8 +345,19 @@ class Society(mesa.Model):
         if self.stop_reason is not None:
             self.recorder.finish(env.now)
             self.channels.close_log()
+            self._write_memory()
             self.close()
         return self.stop_reason is not None
+
+    def _write_memory(self) -> None:
+        """Record the finished episode in the institution's notebook (once)."""
+        memory = self.institution.memory
+        if memory is None or not memory.write or self._recorded:
+            return
+        notebook = Notebook.load(memory.path) if memory.read else Notebook()
+        notebook.record(self.choices(), self.world.truth)
+        notebook.save(memory.path)
+        self._recorded = True
 
     def close(self) -> None:
         """Release what the run holds outside the process (an LLM client and the local
@@ -390,6 +425,7 @@ class Society(mesa.Model):
                 [np.nan if a.confidence is None else a.confidence for a in self.members]
             ),
             outcome=self.outcome,
+            weights=self.reputations,
         )
 
     def result(self) -> RunResult:

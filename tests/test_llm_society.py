@@ -20,6 +20,7 @@ import polars as pl
 import pytest
 from llm_fault_server import FaultServer, Reply
 
+import sim
 from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
@@ -411,3 +412,38 @@ def test_calibrate_writes_groups_a_scenario_can_use(server: FaultServer, tmp_pat
     assert sum(g["share"] for g in fitted) == pytest.approx(1.0)
     stylized = Scenario.from_dict({"population": {"size": 10, "groups": fitted}})
     assert stylized.run(seed=1).summary["n_agents"] == 10
+
+
+def test_a_sweep_writes_traces_and_holds_the_sweep_budget(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """Four runs of 4 agents x 3 decisions would make 48 calls; the sweep budget allows
+    20. Every run's trace is written with its run id, and the sweep never sends more
+    than the budget."""
+    server.responder = lambda p: answer("A", 0.7)
+    run = scenario(server, tmp_path, llm={"budget": {"sweep": {"max_requests": 20}}})
+    out = tmp_path / "sweep"
+    frame = sim.sweep(run, out=out, grid={"world.signal_accuracy": [0.6, 0.8]}, replicates=2)
+    assert frame.height == 4 and (frame["status"] == "ok").all()
+    assert server.chat_requests <= 20
+    assert frame["llm_calls"].sum() == server.chat_requests
+    assert (frame["stop_reason"] == "budget").sum() >= 2
+    traces = pl.read_parquet(sorted((out / "traces").glob("part-*.parquet")))
+    assert traces.columns[0] == "run_id"
+    assert sorted(traces["run_id"].unique().to_list()) == [0, 1, 2, 3]
+    ledger = json.loads((out / "llm-ledger.json").read_text())
+    assert ledger
+
+
+def test_a_shared_client_gives_each_run_its_own_trace(server: FaultServer, tmp_path: Path) -> None:
+    from sim.llm import LLMClient
+
+    server.responder = lambda p: answer("A", 0.7)
+    run = scenario(server, tmp_path)
+    assert run.config.llm is not None
+    with LLMClient.from_config(run.config.llm) as client:
+        first = run.run(seed=1, llm_client=client)
+        second = run.run(seed=2, llm_client=client)
+    assert first.trace is not None and second.trace is not None
+    assert first.trace.height == second.trace.height == 12
+    assert (second.trace["run"] == "llm_test:2").all()

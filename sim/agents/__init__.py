@@ -9,6 +9,7 @@ degroot      weighted averaging of neighbours' beliefs
 threshold    adopt an option once a fraction ``threshold`` announces it
 voter        copy a random neighbour
 stubborn     never change (own signal, or a fixed option)
+dirichlet    sample answers from a Dirichlet belief that counts what others say
 confidence   switch toward a rival answer stated more confidently than one's own
 llm          a language model answers from the same information (:mod:`sim.agents.llm`)
 ===========  ===============================================================
@@ -28,6 +29,7 @@ from sim.agents.base import Announcement, GroupBase, SocietyAgent
 from sim.agents.bayesian import BayesianAgent, BayesianGroup
 from sim.agents.confidence import ConfidenceAgent, ConfidenceGroup
 from sim.agents.degroot import DeGrootAgent, DeGrootGroup
+from sim.agents.dirichlet import DirichletAgent, DirichletGroup
 from sim.agents.llm import LLMAgent, LLMGroup
 from sim.agents.social import SocialAgent, SocialGroup
 from sim.agents.stubborn import StubbornAgent, StubbornGroup
@@ -44,6 +46,7 @@ AGENT_KINDS: dict[str, type[SocietyAgent]] = {
         VoterAgent,
         StubbornAgent,
         ConfidenceAgent,
+        DirichletAgent,
         LLMAgent,
     )
 }
@@ -57,6 +60,7 @@ GroupConfig = Annotated[
     | VoterGroup
     | StubbornGroup
     | ConfidenceGroup
+    | DirichletGroup
     | LLMGroup,
     Field(discriminator="agent"),
 ]

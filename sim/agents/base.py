@@ -13,7 +13,7 @@ and the rules' kernels in :mod:`sim.rules`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import mesa
 import numpy as np
@@ -35,6 +35,11 @@ class GroupBase(BaseModel):
 
     agent: str
     share: float = Field(1.0, gt=0.0, le=1.0, description="Fraction of the population.")
+    role: Literal["member", "critic", "devils_advocate"] = Field(
+        "member",
+        description="Debate role: a critic argues against the current majority, a devil's "
+        "advocate defends a random minority answer (see sim.protocols.debate).",
+    )
     name: str | None = Field(None, description="Label used in outputs (default: the kind).")
     signal_accuracy: Quantity | None = Field(
         None, description="Overrides world.signal_accuracy for this group."
@@ -73,8 +78,9 @@ class Announcement:
     """What an agent broadcasts: its choice and, for belief-sharing rules, its belief.
 
     ``confidence`` (the stated probability that ``option`` is right) and ``text`` (a short
-    message) are filled in by agents that state them (LLM-backed agents); receivers that
-    show messages in words (prompts) read them, stylized rules ignore them.
+    message) are filled in by agents that state them; ``evidence`` is the option the
+    speaker's private signal names, when it cites it (debates). Rules that do not use
+    them ignore them.
     """
 
     sender: int
@@ -83,6 +89,7 @@ class Announcement:
     belief: np.ndarray | None = None
     confidence: float | None = None
     text: str | None = None
+    evidence: int | None = None
 
 
 class SocietyAgent(mesa.Agent):
@@ -190,6 +197,11 @@ class SocietyAgent(mesa.Agent):
         self.heard[message.sender] = message
         self._counts[message.option] += 1
         return True
+
+    def forget(self) -> None:
+        """Forget every announcement heard (Delphi feedback replaces them)."""
+        self.heard.clear()
+        self._counts[:] = 0
 
     def heard_counts(self) -> np.ndarray:
         """How many neighbours' latest announcements name each option (do not modify)."""

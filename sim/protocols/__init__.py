@@ -9,6 +9,7 @@ A protocol is a ``[protocol]`` config model (tagged by ``kind``) and a process f
 sequential         every agent acts once, in turn (:mod:`~sim.protocols.basic`)
 asynchronous       Poisson wake-ups and wake on message (:mod:`~sim.protocols.basic`)
 rounds             synchronous announce–deliver–update rounds (:mod:`~sim.protocols.basic`)
+debate             an opening and rounds of revision, roles (:mod:`~sim.protocols.debate`)
 =================  ==============================================================
 
 To add one, write a module with a config model (subclass of
@@ -37,9 +38,11 @@ from sim.protocols.basic import (
     sequential,
     wakes_on_message,
 )
+from sim.protocols.debate import DebateProtocol, debate
 
 ProtocolConfig = Annotated[
-    SequentialProtocol | AsynchronousProtocol | RoundsProtocol, Field(discriminator="kind")
+    SequentialProtocol | AsynchronousProtocol | RoundsProtocol | DebateProtocol,
+    Field(discriminator="kind"),
 ]
 """The ``[protocol]`` table, tagged by its ``kind`` key."""
 
@@ -47,12 +50,14 @@ PROTOCOLS: dict[str, Callable[..., Process]] = {
     "sequential": sequential,
     "asynchronous": asynchronous,
     "rounds": rounds,
+    "debate": debate,
 }
 """Process function for each protocol kind."""
 
 __all__ = [
     "PROTOCOLS",
     "AsynchronousProtocol",
+    "DebateProtocol",
     "Process",
     "ProtocolBase",
     "ProtocolConfig",
