@@ -119,3 +119,12 @@ def dirichlet_belief_in_truth(
     debate with everyone hearing everyone this stays the average belief's expectation
     round after round (:mod:`sim.agents.dirichlet`)."""
     return (concentration + signal_weight * accuracy) / (options * concentration + signal_weight)
+
+
+def item_surfacing(p: float, holders: int, turns: int = 1) -> float:
+    """Probability that an item is mentioned at least once (Stasser & Titus 1987).
+
+    Each of ``holders`` members mentions it with probability ``p`` in each of ``turns``
+    turns, independently: ``1 - (1 - p)^(holders * turns)``.
+    """
+    return 1.0 - (1.0 - p) ** (holders * turns)

@@ -6,7 +6,9 @@ sets the simulated frequency next to the closed form of :mod:`analysis.theory`:
 * information cascades (Bikhchandani, Hirshleifer & Welch 1992), both tie rules;
 * the Condorcet jury theorem;
 * DeGroot consensus equal to the influence-weighted average of initial beliefs;
-* voter-model absorption equal to the (degree-weighted) initial share.
+* voter-model absorption equal to the (degree-weighted) initial share;
+* hidden profiles (Stasser & Titus 1985, 1987): items surface with probability
+  ``1 - (1 - p)^n``, and groups miss the best option unless given every item.
 
 ``sim validate`` prints the table; the test suite asserts every row; the README shows it.
 
@@ -19,7 +21,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 
@@ -30,10 +32,14 @@ from analysis.theory import (
     degroot_influence,
     degroot_matrix,
     dirichlet_belief_in_truth,
+    item_surfacing,
     voter_absorption,
     weighted_vote_accuracy,
 )
+from sim.agents.informed import InformedAgent
 from sim.fast import FastRun
+from sim.protocols import HiddenProfileProtocol
+from sim.tasks import HiddenProfileTask
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -375,6 +381,80 @@ def _memory() -> Case:
     return Case(result, case, "institutional_memory.toml", {}, compare, ("simpy",))
 
 
+def _summaries(scenario: sim.Scenario, runs: int, seed: int) -> list[dict[str, Any]]:
+    """Summary rows of ``runs`` SimPy runs (without building time series)."""
+    rows = []
+    for i in range(runs):
+        society = scenario.build(seed + i)
+        society.advance()
+        rows.append(society.summary())
+    return rows
+
+
+def _hidden_profile_mentions() -> Case:
+    """One discussion turn: the share of items held by n members that are mentioned."""
+    result, case = "Hidden profile", "one turn, p=0.3, 4 members"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        protocol = scenario.config.protocol
+        assert isinstance(protocol, HiddenProfileProtocol) and protocol.turns == 1
+        n = scenario.config.population.size
+        assert n is not None
+        hits: dict[int, list[bool]] = {1: [], n: []}
+        for i in range(runs):
+            society = scenario.build(seed + i)
+            society.advance()
+            members = cast(list[InformedAgent], society.members)
+            # On a complete graph without loss an item was mentioned iff someone heard it.
+            heard = set().union(*(agent.mentions_heard for agent in members))
+            for item in {j for agent in members for j in agent.held}:
+                holders = sum(item in agent.held for agent in members)
+                hits[holders].append(item in heard)
+        rows = []
+        for holders, outcomes in hits.items():
+            f, se = _frequency(outcomes)
+            theory = item_surfacing(protocol.mention_probability, holders)
+            quantity = f"P(item held by {holders} mentioned)"
+            rows.append(ValidationRow(result, case, quantity, theory, f, se))
+        return rows
+
+    overrides = {"protocol.turns": 1, "protocol.mention_probability": 0.3}
+    return Case(result, case, "hidden_profile.toml", overrides, compare, engines=("simpy",))
+
+
+def _hidden_profile_accuracy() -> Case:
+    """The shipped scenario against its full-information control."""
+    result, case = "Hidden profile", "4 members, 2 turns, p=0.2"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        protocol = scenario.config.protocol
+        assert isinstance(protocol, HiddenProfileProtocol)
+        hidden = _summaries(scenario, runs, seed)
+        full = _summaries(scenario.with_overrides({"protocol.full_information": True}), runs, seed)
+        # Every unshared item has one holder: it surfaces with 1 - (1 - p)^turns, items
+        # independently, so the pooled share is a binomial frequency over all items.
+        task = scenario.config.task
+        assert task is None or isinstance(task, HiddenProfileTask)
+        trials = runs * (task or HiddenProfileTask()).unshared_items
+        surfaced = float(np.mean([row["items_surfaced"] for row in hidden]))
+        se_surfaced = float(np.sqrt(surfaced * (1 - surfaced) / trials))
+        f_hidden, se_hidden = _frequency([row["group_correct"] for row in hidden])
+        f_full, se_full = _frequency([row["group_correct"] for row in full])
+        return [
+            ValidationRow(
+                result, case, "share of unshared items surfaced",
+                item_surfacing(protocol.mention_probability, 1, protocol.turns),
+                surfaced, se_surfaced,
+            ),
+            ValidationRow(
+                result, case, "P(group correct): full information − hidden profile",
+                0.0, f_full - f_hidden, float(np.hypot(se_full, se_hidden)), ">",
+            ),
+        ]  # fmt: skip
+
+    return Case(result, case, "hidden_profile.toml", {}, compare, engines=("simpy",))
+
+
 def cases() -> list[Case]:
     """Every validation case, in the order of the README's table."""
     return [
@@ -391,6 +471,8 @@ def cases() -> list[Case]:
         _debate_herding(),
         _institutions(),
         _memory(),
+        _hidden_profile_mentions(),
+        _hidden_profile_accuracy(),
     ]
 
 

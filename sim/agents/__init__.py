@@ -11,6 +11,7 @@ voter        copy a random neighbour
 stubborn     never change (own signal, or a fixed option)
 dirichlet    sample answers from a Dirichlet belief that counts what others say
 confidence   switch toward a rival answer stated more confidently than one's own
+informed     net valence of the evidence items it knows (hidden profiles)
 llm          a language model answers from the same information (:mod:`sim.agents.llm`)
 ===========  ===============================================================
 
@@ -30,6 +31,7 @@ from sim.agents.bayesian import BayesianAgent, BayesianGroup
 from sim.agents.confidence import ConfidenceAgent, ConfidenceGroup
 from sim.agents.degroot import DeGrootAgent, DeGrootGroup
 from sim.agents.dirichlet import DirichletAgent, DirichletGroup
+from sim.agents.informed import InformedAgent, InformedGroup
 from sim.agents.llm import LLMAgent, LLMGroup
 from sim.agents.social import SocialAgent, SocialGroup
 from sim.agents.stubborn import StubbornAgent, StubbornGroup
@@ -47,6 +49,7 @@ AGENT_KINDS: dict[str, type[SocietyAgent]] = {
         StubbornAgent,
         ConfidenceAgent,
         DirichletAgent,
+        InformedAgent,
         LLMAgent,
     )
 }
@@ -61,6 +64,7 @@ GroupConfig = Annotated[
     | StubbornGroup
     | ConfidenceGroup
     | DirichletGroup
+    | InformedGroup
     | LLMGroup,
     Field(discriminator="agent"),
 ]

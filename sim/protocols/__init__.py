@@ -10,6 +10,8 @@ sequential         every agent acts once, in turn (:mod:`~sim.protocols.basic`)
 asynchronous       Poisson wake-ups and wake on message (:mod:`~sim.protocols.basic`)
 rounds             synchronous announce–deliver–update rounds (:mod:`~sim.protocols.basic`)
 debate             an opening and rounds of revision, roles (:mod:`~sim.protocols.debate`)
+hidden_profile     information sampling of distributed evidence (Stasser & Titus 1987;
+                   :mod:`~sim.protocols.hidden_profile`)
 =================  ==============================================================
 
 To add one, write a module with a config model (subclass of
@@ -39,9 +41,14 @@ from sim.protocols.basic import (
     wakes_on_message,
 )
 from sim.protocols.debate import DebateProtocol, debate
+from sim.protocols.hidden_profile import HiddenProfileProtocol, hidden_profile
 
 ProtocolConfig = Annotated[
-    SequentialProtocol | AsynchronousProtocol | RoundsProtocol | DebateProtocol,
+    SequentialProtocol
+    | AsynchronousProtocol
+    | RoundsProtocol
+    | DebateProtocol
+    | HiddenProfileProtocol,
     Field(discriminator="kind"),
 ]
 """The ``[protocol]`` table, tagged by its ``kind`` key."""
@@ -51,6 +58,7 @@ PROTOCOLS: dict[str, Callable[..., Process]] = {
     "asynchronous": asynchronous,
     "rounds": rounds,
     "debate": debate,
+    "hidden_profile": hidden_profile,
 }
 """Process function for each protocol kind."""
 
@@ -58,6 +66,7 @@ __all__ = [
     "PROTOCOLS",
     "AsynchronousProtocol",
     "DebateProtocol",
+    "HiddenProfileProtocol",
     "Process",
     "ProtocolBase",
     "ProtocolConfig",
