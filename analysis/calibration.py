@@ -47,26 +47,21 @@ import polars as pl
 from scipy.optimize import minimize
 from scipy.special import expit
 
+from sim.deliberation import DECISION_SCHEMA
 from sim.errors import ScenarioError
+from sim.llm.trace import TRACE_SCHEMA
 from sim.rules import TIE_TOLERANCE, signal_log_likelihood
 
 DECISION_COLUMNS: dict[str, pl.DataType] = {
-    "run": pl.String(),
-    "agent": pl.Int64(),
-    "sim_time": pl.Float64(),
-    "group": pl.String(),
-    "decision": pl.Boolean(),
-    "options": pl.Int64(),
-    "signal": pl.Int64(),
-    "accuracy": pl.Float64(),
-    "previous": pl.Int64(),
-    "previous_confidence": pl.Float64(),
-    "heard": pl.List(pl.Int64()),
-    "heard_confidence": pl.List(pl.Float64()),
-    "choice": pl.Int64(),
-    "confidence": pl.Float64(),
+    "run": TRACE_SCHEMA["run"],
+    "agent": TRACE_SCHEMA["agent"],
+    "sim_time": TRACE_SCHEMA["sim_time"],
+    **DECISION_SCHEMA,
+    "confidence": TRACE_SCHEMA["confidence"],
 }
-"""Trace columns calibration reads, with the types they are cast to."""
+"""Trace columns calibration reads, with the types they are cast to: where the decision
+was made (the call trace's columns) and what the agent knew and chose (the decision
+columns a run adds, :data:`sim.deliberation.DECISION_SCHEMA`)."""
 
 DEFAULT_GROUP = "llm"
 """Group name given to decision rows whose ``group`` is null (an ``llm`` group's default)."""

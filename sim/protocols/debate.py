@@ -194,43 +194,35 @@ def debate(society: Society, config: DebateProtocol) -> Process:
     """An opening and ``rounds`` rounds of revision (see the module docstring)."""
     env = society.env
     state = _Debate(society, config)
-    members = society.members
     delphi = state.institution.delphi
     simultaneous = delphi or config.speaking == "simultaneous"
 
-    # Opening.
-    if state.institution.independence_first or simultaneous:
-        for agent in members:
-            state.decide(agent)
-        settled = society.settled()
-        if settled is not None:
-            yield settled
-        if delphi:
-            state.delphi_feedback()
-        else:
-            for agent in members:
-                state.speak(agent)
-    else:
-        yield from _in_turn(society, state, config)
-    state.opening = society.choices()
-    state.appoint_advocates()
-
-    for _ in range(config.rounds):
-        yield env.timeout(config.round_duration)
-        if simultaneous:
-            for agent in members:
-                state.decide(agent)
-            settled = society.settled()
-            if settled is not None:
-                yield settled
-            if delphi:
-                state.delphi_feedback()
-            else:
-                for agent in members:
-                    state.speak(agent)
+    for round_ in range(config.rounds + 1):  # round 0 is the opening
+        if round_ > 0:
+            yield env.timeout(config.round_duration)
+        if simultaneous or (round_ == 0 and state.institution.independence_first):
+            yield from _at_once(society, state, delphi)
         else:
             yield from _in_turn(society, state, config)
+        if round_ == 0:
+            state.opening = society.choices()
+            state.appoint_advocates()
     state.finish()
+
+
+def _at_once(society: Society, state: _Debate, delphi: bool) -> Process:
+    """One round in which everyone revises first and then all speak (or, under Delphi,
+    hear the anonymized distribution of answers)."""
+    for agent in society.members:
+        state.decide(agent)
+    settled = society.settled()
+    if settled is not None:
+        yield settled
+    if delphi:
+        state.delphi_feedback()
+    else:
+        for agent in society.members:
+            state.speak(agent)
 
 
 def _in_turn(society: Society, state: _Debate, config: DebateProtocol) -> Process:
