@@ -128,3 +128,60 @@ def item_surfacing(p: float, holders: int, turns: int = 1) -> float:
     turns, independently: ``1 - (1 - p)^(holders * turns)``.
     """
     return 1.0 - (1.0 - p) ** (holders * turns)
+
+
+def planner_worker_outcome(
+    depth: int,
+    branching: int,
+    error_rate: float,
+    *,
+    verify: str = "none",
+    recall: float = 0.0,
+    max_redos: int = 0,
+    verification_cost: float = 0.0,
+    error_propagation: float = 1.0,
+) -> tuple[float, float]:
+    """P(task success) and E[task cost] of the ``planner_worker`` protocol, exactly.
+
+    A full ``branching``-ary task tree with leaves at ``depth``; every execution is wrong
+    with probability ``e = error_rate`` given correct inputs, ``q + (1 - q) e`` given a
+    wrong one (``q = error_propagation``). A verified stage redoes a result flagged with
+    probability ``recall`` at most ``max_redos`` times, so it passes on a wrong result with
+    probability ``f(x) = x (1 - r) Σ_{k<m} (x r)^k + (x r)^m x`` and executes
+    ``g(x) = Σ_{k≤m} (x r)^k`` times on average, one check per execution (``f(x) = x``,
+    ``g = 1`` unverified). Subtrees are disjoint, so a subtask's inputs are all right
+    with probability ``A`` = the product of its parts' reliabilities, and the subtask is
+    right with probability ``A (1 - f(e)) + (1 - A) (1 - f(q + (1 - q) e))``; with
+    ``q = 1`` the task succeeds with the product over all subtasks of ``1 - f(e)``.
+
+    Args:
+        verify: ``"none"``, ``"every_stage"`` or ``"final"`` (the root only).
+        recall, max_redos, verification_cost: The verifiers' recall, the redo limit and
+            the work units per check.
+
+    Returns:
+        (probability that the root's result is right, expected work units).
+    """
+    e, q, r, m = error_rate, error_propagation, recall, max_redos
+
+    def wrong_passed(x: float, verified: bool) -> float:
+        if not verified:
+            return x
+        return x * (1 - r) * sum((x * r) ** k for k in range(m)) + (x * r) ** m * x
+
+    def executions(x: float, verified: bool) -> float:
+        return sum((x * r) ** k for k in range(m + 1)) if verified else 1.0
+
+    reliability, cost = 1.0, 0.0  # of one subtree rooted at the current level
+    for level in range(depth, -1, -1):
+        verified = verify == "every_stage" or (verify == "final" and level == 0)
+        inputs = reliability**branching if level < depth else 1.0
+        below = branching * cost if level < depth else 0.0
+        bad = q + (1 - q) * e
+        right = inputs * (1 - wrong_passed(e, verified)) + (1 - inputs) * (
+            1 - wrong_passed(bad, verified)
+        )
+        work = inputs * executions(e, verified) + (1 - inputs) * executions(bad, verified)
+        cost = below + work * (1 + (verification_cost if verified else 0.0))
+        reliability = right
+    return reliability, cost

@@ -9,6 +9,7 @@ sets the simulated frequency next to the closed form of :mod:`analysis.theory`:
 * voter-model absorption equal to the (degree-weighted) initial share;
 * hidden profiles (Stasser & Titus 1985, 1987): items surface with probability
   ``1 - (1 - p)^n``, and groups miss the best option unless given every item.
+* planner–worker task success (and cost) equal to the product of stage reliabilities.
 
 ``sim validate`` prints the table; the test suite asserts every row; the README shows it.
 
@@ -33,12 +34,14 @@ from analysis.theory import (
     degroot_matrix,
     dirichlet_belief_in_truth,
     item_surfacing,
+    planner_worker_outcome,
     voter_absorption,
     weighted_vote_accuracy,
 )
 from sim.agents.informed import InformedAgent
+from sim.agents.worker import WorkerGroup
 from sim.fast import FastRun
-from sim.protocols import HiddenProfileProtocol
+from sim.protocols import HiddenProfileProtocol, PlannerWorkerProtocol
 from sim.tasks import HiddenProfileTask
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -455,6 +458,52 @@ def _hidden_profile_accuracy() -> Case:
     return Case(result, case, "hidden_profile.toml", {}, compare, engines=("simpy",))
 
 
+def _planner_worker(depth: int, verify: str) -> Case:
+    """Planner–worker hierarchy of ``depth`` levels: P(task success), and with verifiers
+    E[task cost], against the exact closed form (SimPy only)."""
+    checks = "no checks" if verify == "none" else "verified every stage"
+    case = f"binary tree, depth {depth}, {checks}"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        protocol, groups = scenario.config.protocol, scenario.config.population.groups
+        assert isinstance(protocol, PlannerWorkerProtocol)
+        workers, verifiers = (g for g in groups if isinstance(g, WorkerGroup))
+        assert isinstance(workers.error_rate, float) and isinstance(verifiers.recall, float)
+        success, cost = planner_worker_outcome(
+            protocol.depth, protocol.branching, workers.error_rate, verify=protocol.verify,
+            recall=verifiers.recall, max_redos=protocol.max_redos,
+            verification_cost=protocol.verification_cost,
+        )  # fmt: skip
+        outcomes = []
+        for i in range(runs):
+            society = scenario.build(seed + i)
+            society.advance()  # the outcome is all we need: no time series
+            outcomes.append(society.outcome)
+        f, se = _frequency([o["task_success"] for o in outcomes])
+        rows = [ValidationRow("Planner–worker", case, "P(task success)", success, f, se)]
+        if verify != "none":  # unverified, the cost is the number of subtasks exactly
+            spent = np.array([o["task_cost"] for o in outcomes])
+            rows.append(
+                ValidationRow(
+                    "Planner–worker", case, "E[task cost]", cost, float(spent.mean()),
+                    float(spent.std(ddof=1) / np.sqrt(runs)),
+                )
+            )  # fmt: skip
+        return rows
+
+    overrides = {"protocol.depth": depth, "protocol.verify": verify}
+    return Case(
+        "Planner–worker", case, "planner_worker.toml", overrides, compare, engines=("simpy",)
+    )
+
+
+def planner_worker_cases() -> list[Case]:
+    """Task success against depth 1–3, without and with verification."""
+    return [
+        _planner_worker(depth, verify) for verify in ("none", "every_stage") for depth in (1, 2, 3)
+    ]
+
+
 def cases() -> list[Case]:
     """Every validation case, in the order of the README's table."""
     return [
@@ -473,6 +522,7 @@ def cases() -> list[Case]:
         _memory(),
         _hidden_profile_mentions(),
         _hidden_profile_accuracy(),
+        *planner_worker_cases(),
     ]
 
 

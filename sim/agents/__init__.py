@@ -13,6 +13,7 @@ dirichlet    sample answers from a Dirichlet belief that counts what others say
 confidence   switch toward a rival answer stated more confidently than one's own
 informed     net valence of the evidence items it knows (hidden profiles)
 llm          a language model answers from the same information (:mod:`sim.agents.llm`)
+worker       executes or verifies subtasks under ``planner_worker`` (:mod:`sim.agents.worker`)
 ===========  ===============================================================
 
 To add a kind, write a module with a group config model (subclass of
@@ -37,6 +38,7 @@ from sim.agents.social import SocialAgent, SocialGroup
 from sim.agents.stubborn import StubbornAgent, StubbornGroup
 from sim.agents.threshold import ThresholdAgent, ThresholdGroup
 from sim.agents.voter import VoterAgent, VoterGroup
+from sim.agents.worker import WorkerAgent, WorkerGroup
 
 AGENT_KINDS: dict[str, type[SocietyAgent]] = {
     cls.kind: cls
@@ -51,6 +53,7 @@ AGENT_KINDS: dict[str, type[SocietyAgent]] = {
         DirichletAgent,
         InformedAgent,
         LLMAgent,
+        WorkerAgent,
     )
 }
 """Agent classes by the ``agent`` name used in scenario files."""
@@ -65,6 +68,7 @@ GroupConfig = Annotated[
     | ConfidenceGroup
     | DirichletGroup
     | InformedGroup
+    | WorkerGroup
     | LLMGroup,
     Field(discriminator="agent"),
 ]

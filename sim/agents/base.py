@@ -28,6 +28,11 @@ if TYPE_CHECKING:
     from sim.society import Society
 
 
+Role = Literal["member", "critic", "devils_advocate", "worker", "verifier"]
+"""A group's ``role``: debate roles (member, critic, devil's advocate) and planner-worker
+roles (worker, verifier)."""
+
+
 class GroupBase(BaseModel):
     """Keys every ``[[population.groups]]`` entry accepts, whatever its agent kind."""
 
@@ -35,10 +40,12 @@ class GroupBase(BaseModel):
 
     agent: str
     share: float = Field(1.0, gt=0.0, le=1.0, description="Fraction of the population.")
-    role: Literal["member", "critic", "devils_advocate"] = Field(
+    role: Role = Field(
         "member",
-        description="Debate role: a critic argues against the current majority, a devil's "
-        "advocate defends a random minority answer (see sim.protocols.debate).",
+        description="Role in the protocol: in a debate a critic argues against the current "
+        "majority and a devil's advocate defends a random minority answer (see "
+        "sim.protocols.debate); worker and verifier are the planner_worker roles of "
+        "worker agents (see sim.agents.worker).",
     )
     name: str | None = Field(None, description="Label used in outputs (default: the kind).")
     signal_accuracy: Quantity | None = Field(

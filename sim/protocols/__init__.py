@@ -12,6 +12,8 @@ rounds             synchronous announce–deliver–update rounds (:mod:`~sim.pr
 debate             an opening and rounds of revision, roles (:mod:`~sim.protocols.debate`)
 hidden_profile     information sampling of distributed evidence (Stasser & Titus 1987;
                    :mod:`~sim.protocols.hidden_profile`)
+planner_worker     a planner splits a task; workers execute, verifiers check
+                   (:mod:`~sim.protocols.planner`)
 =================  ==============================================================
 
 To add one, write a module with a config model (subclass of
@@ -42,13 +44,15 @@ from sim.protocols.basic import (
 )
 from sim.protocols.debate import DebateProtocol, debate
 from sim.protocols.hidden_profile import HiddenProfileProtocol, hidden_profile
+from sim.protocols.planner import PlannerWorkerProtocol, planner_worker
 
 ProtocolConfig = Annotated[
     SequentialProtocol
     | AsynchronousProtocol
     | RoundsProtocol
     | DebateProtocol
-    | HiddenProfileProtocol,
+    | HiddenProfileProtocol
+    | PlannerWorkerProtocol,
     Field(discriminator="kind"),
 ]
 """The ``[protocol]`` table, tagged by its ``kind`` key."""
@@ -59,6 +63,7 @@ PROTOCOLS: dict[str, Callable[..., Process]] = {
     "rounds": rounds,
     "debate": debate,
     "hidden_profile": hidden_profile,
+    "planner_worker": planner_worker,
 }
 """Process function for each protocol kind."""
 
@@ -67,6 +72,7 @@ __all__ = [
     "AsynchronousProtocol",
     "DebateProtocol",
     "HiddenProfileProtocol",
+    "PlannerWorkerProtocol",
     "Process",
     "ProtocolBase",
     "ProtocolConfig",

@@ -118,7 +118,7 @@ class _Debate:
     def decide(self, agent: SocietyAgent) -> None:
         """Let ``agent`` revise (its role may fix what it argues); nothing is sent."""
         role = self.roles[agent.index]
-        if role == "member" or agent.deliberates:
+        if role not in ("critic", "devils_advocate") or agent.deliberates:
             self.society.act(agent, announce=False)
             return
         old = agent.choice

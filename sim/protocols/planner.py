@@ -1,0 +1,335 @@
+"""The ``planner_worker`` protocol: a planner splits a task, workers execute, verifiers check.
+
+The coordination regime of multi-agent systems (the "organization" axis of the
+Preprints.org 202511.1370 perspective; the reliability of serial and hierarchical
+systems of Barlow & Proschan, *Mathematical Theory of Reliability*, 1965): a task is
+split into a full tree of subtasks, ``depth`` levels below the root, each non-leaf
+subtask split into ``branching`` parts (the span of control). Subtasks are numbered
+breadth-first as in the ``tree`` topology: subtask ``j > 0`` is a part of subtask
+``(j - 1) // branching``.
+
+Staffing. Every member must be a ``worker`` agent (:mod:`sim.agents.worker`). Subtask
+``j`` is done by the ``j mod W``-th of the ``W`` members with ``role = "worker"`` (in index
+order; the one doing subtask 0, the root, is the planner), and checked by the ``j mod
+V``-th of the ``V`` verifiers. A member works on one thing at a time (first come, first
+served), so a small staff turns a wide task into a queue.
+
+A run, on the SimPy clock:
+
+1. *Delegation.* At time 0 the planner holds the task; whoever holds subtask ``j`` sends
+   each of its parts to that part's worker (one message each).
+2. *Execution.* A worker starts a subtask once all its parts' results have arrived
+   (leaves: at once), spends ``work_time`` and produces a result. With correct inputs the
+   result is wrong with the worker's ``error_rate`` ``e``; if some input is wrong it is
+   wrong with probability ``q + (1 - q) e``, ``q = error_propagation`` (``q = 1``: errors
+   always propagate).
+3. *Verification* (``verify = "every_stage"``: every subtask; ``"final"``: the root only).
+   The worker sends the result to the subtask's verifier, who spends
+   ``verification_time`` and flags a wrong result with its ``recall`` (a correct one is
+   never flagged). A flagged result goes back (a message) to be redone, at most
+   ``max_redos`` times; the last attempt is passed on whatever the verdict.
+4. *Reporting.* The accepted result goes (from the worker, or from the verifier if the
+   subtask is verified) to the worker of the parent subtask. The run ends when the
+   root's result is accepted.
+
+Every message travels on the channel from sender to receiver (the hierarchy, not the
+network's arcs, says who reports to whom; the network is not read), so channel latency
+makes the makespan (``sim_time``) and ``messages_sent`` is the communication cost. A lost
+message is resent ``loss_timeout`` after it was sent (the sender's acknowledgement
+timeout; acknowledgements are not modelled as messages) with ``on_loss = "resend"``;
+with ``"fail"``, a lost message carrying a result reaches its receiver ``loss_timeout``
+after it was sent as a *wrong* result (assignments and redo requests are still resent).
+
+Outcomes (summary columns): ``task_success`` (the root's accepted result is right; null
+if the run stopped first) and ``task_cost`` (work units: 1 per execution, redos
+included, plus ``verification_cost`` per check). A member's ``choice`` says whether its
+latest output was right (see :mod:`sim.agents.worker`).
+
+Closed form. With every subtask's inputs independent (they come from disjoint subtrees)
+and ``f(x)`` the probability that a stage whose attempts are each wrong with
+probability ``x`` passes on a wrong result (``f(x) = x`` unverified;
+``x (1 - r) Σ_{k<m} (x r)^k + (x r)^m x`` verified with recall ``r`` and ``m =
+max_redos``), a subtask whose inputs are all right with probability ``A`` is right with
+probability ``A (1 - f(e)) + (1 - A) (1 - f(q + (1 - q) e))``. With ``q = 1`` this is the
+product over all subtasks of the stage reliabilities ``1 - f(e)``: success falls
+geometrically with the number of subtasks, and verification replaces ``e`` by ``f(e)``,
+about ``e (1 - r)``. :func:`analysis.theory.planner_worker_outcome` computes it (and the
+expected cost) level by level.
+
+Main entry points: :func:`planner_worker`, :class:`PlannerWorkerProtocol`,
+:func:`subtask_count`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import simpy
+from pydantic import Field, field_validator, model_validator
+
+from sim.agents.worker import Handoff, WorkerAgent
+from sim.distributions import Quantity, check_support, sample
+from sim.errors import ScenarioError
+from sim.protocols.basic import Process, ProtocolBase
+
+if TYPE_CHECKING:
+    from sim.society import Society
+
+MAX_SUBTASKS = 1_000_000
+"""Largest task tree a scenario may ask for (a guard against ``depth`` typos)."""
+
+
+def subtask_count(depth: int, branching: int) -> int:
+    """Number of subtasks in a full ``branching``-ary tree with leaves at ``depth``."""
+    if branching == 1:
+        return depth + 1
+    return (branching ** (depth + 1) - 1) // (branching - 1)
+
+
+class PlannerWorkerProtocol(ProtocolBase):
+    """``kind = "planner_worker"``: hierarchical task decomposition with verification."""
+
+    kind: Literal["planner_worker"] = "planner_worker"
+    depth: int = Field(
+        2, ge=0, description="Levels of subtasks below the root task (0: one task, no split)."
+    )
+    branching: int = Field(
+        2, ge=1, description="Span of control: parts each non-leaf subtask is split into."
+    )
+    verify: Literal["none", "every_stage", "final"] = Field(
+        "none", description="Which results a verifier checks: none, every subtask's, the root's."
+    )
+    verification_cost: float = Field(
+        0.5, ge=0.0, description="Work units one check costs (one execution costs 1)."
+    )
+    verification_time: Quantity = Field(0.5, description="Simulated time one check takes.")
+    work_time: Quantity = Field(1.0, description="Simulated time one execution takes.")
+    max_redos: int = Field(
+        2, ge=0, description="Most times a flagged subtask is redone; then it is passed on."
+    )
+    error_propagation: float = Field(
+        1.0,
+        ge=0.0,
+        le=1.0,
+        description="Probability that a subtask with a wrong input comes out wrong "
+        "(otherwise the worker's own error rate applies).",
+    )
+    on_loss: Literal["resend", "fail"] = Field(
+        "resend",
+        description='A lost message is resent ("resend"), or a lost result arrives as a '
+        'wrong one ("fail"), loss_timeout after it was sent.',
+    )
+    loss_timeout: float = Field(
+        1.0, gt=0.0, description="Simulated time after which a lost message is noticed."
+    )
+
+    @field_validator("work_time", "verification_time")
+    @classmethod
+    def _duration(cls, value: Quantity) -> Quantity:
+        check_support(value, 0.0, float("inf"), "a duration")
+        return value
+
+    @model_validator(mode="after")
+    def _tree_size(self) -> PlannerWorkerProtocol:
+        # Compared in logs: branching ** depth can be astronomically large.
+        if self.branching > 1 and self.depth * np.log(self.branching) > np.log(MAX_SUBTASKS):
+            raise ValueError(
+                f"depth {self.depth} with branching {self.branching} makes more than "
+                f"{MAX_SUBTASKS:,} subtasks"
+            )
+        if self.branching == 1 and self.depth >= MAX_SUBTASKS:
+            raise ValueError(f"depth must be below {MAX_SUBTASKS:,}")
+        return self
+
+
+def planner_worker(society: Society, config: PlannerWorkerProtocol) -> Process:
+    """The ``planner_worker`` process of a society (see the module docstring).
+
+    Staffing is checked when the society is built, before the process starts.
+
+    Raises:
+        ScenarioError: A member is not a ``worker`` agent, nobody has ``role =
+            "worker"``, verification is asked for without verifiers, or a channel loses
+            every message.
+    """
+    return _Organisation(society, config).run()
+
+
+class _Organisation:
+    """The state of one run: staffing, members' desks, events and the cost so far."""
+
+    def __init__(self, society: Society, config: PlannerWorkerProtocol) -> None:
+        for i, group in enumerate(society.config.population.groups):
+            if group.agent != "worker":
+                raise ScenarioError(
+                    f"protocol.kind = 'planner_worker' needs worker agents: "
+                    f"population.groups.{i}.agent is {group.agent!r}, expected 'worker'"
+                )
+        members = [m for m in society.members if isinstance(m, WorkerAgent)]
+        self.workers = [m for m in members if m.role == "worker"]
+        self.verifiers = [m for m in members if m.role == "verifier"]
+        if not self.workers:
+            raise ScenarioError(
+                "protocol.kind = 'planner_worker' needs at least one member with "
+                "role = 'worker' (population.groups.N.role)"
+            )
+        if config.verify != "none" and not self.verifiers:
+            raise ScenarioError(
+                f"protocol.verify = {config.verify!r} needs at least one member with "
+                "role = 'verifier' (population.groups.N.role)"
+            )
+        if any(channel.drop >= 1.0 for channel in society.config.group_channels()):
+            raise ScenarioError(
+                "channels.drop = 1 (or a group's channels.drop = 1) loses every message: "
+                "protocol 'planner_worker' would never finish"
+            )
+        self.society = society
+        self.env = society.env
+        self.config = config
+        self.count = subtask_count(config.depth, config.branching)
+        self.truth = society.world.truth
+        self.options = society.world.options
+        self.desks: dict[int, deque[simpy.Event]] = {}
+        """Busy members, each with the events of those waiting for it."""
+        self.assigned: list[simpy.Event] = []
+        self.reported: list[simpy.Event] = []
+
+    # -- staffing and the tree -----------------------------------------------------------
+
+    def worker_of(self, j: int) -> WorkerAgent:
+        return self.workers[j % len(self.workers)]
+
+    def verifier_of(self, j: int) -> WorkerAgent | None:
+        verify = self.config.verify
+        if verify == "every_stage" or (verify == "final" and j == 0):
+            return self.verifiers[j % len(self.verifiers)]
+        return None
+
+    def parts(self, j: int) -> range:
+        first = self.config.branching * j + 1
+        return range(min(first, self.count), min(first + self.config.branching, self.count))
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> Process:
+        env, outcome = self.env, self.society.outcome
+        outcome["task_cost"] = 0.0
+        self.assigned = [env.event() for _ in range(self.count)]
+        self.reported = [env.event() for _ in range(self.count)]
+        for j in range(1, self.count):
+            env.process(self.subtask(j))
+        yield from self.subtask(0)
+
+    def subtask(self, j: int) -> Process:
+        """Delegate subtask ``j``'s parts, wait for their results, execute (and redo)
+        it, have it verified, and report the accepted result."""
+        env, config, rng = self.env, self.config, self.society.agents_rng
+        worker = self.worker_of(j)
+        if j > 0:
+            yield self.assigned[j]
+        parts = self.parts(j)
+        for part in parts:
+            self.send(worker, self.worker_of(part), True, self.assigned[part], result=False)
+        inputs_right = True
+        if parts:
+            results = yield env.all_of([self.reported[part] for part in parts])
+            inputs_right = all(handoff.correct for handoff in results.values())
+        error = worker.error_rate
+        if not inputs_right:
+            error = config.error_propagation + (1.0 - config.error_propagation) * error
+        verifier = self.verifier_of(j)
+        redos = 0
+        while True:
+            yield from self.occupy(worker, config.work_time)
+            self.spend(1.0)
+            correct = bool(rng.random() >= error)
+            self.record(worker, correct)
+            holder = worker
+            if verifier is None:
+                break
+            submitted = env.event()
+            self.send(worker, verifier, correct, submitted, result=True)
+            correct = (yield submitted).correct
+            yield from self.occupy(verifier, config.verification_time)
+            self.spend(config.verification_cost)
+            flagged = not correct and bool(rng.random() < verifier.recall)
+            self.record(verifier, flagged or correct)  # the verdict was right
+            holder = verifier
+            if not flagged or redos == config.max_redos:
+                break
+            redo = env.event()
+            self.send(verifier, worker, True, redo, result=False)
+            yield redo
+            redos += 1
+        if j == 0:
+            self.society.outcome["task_success"] = correct
+        else:
+            parent = self.worker_of((j - 1) // config.branching)
+            self.send(holder, parent, correct, self.reported[j], result=True)
+
+    # -- what a step does ----------------------------------------------------------------
+
+    def occupy(self, member: WorkerAgent, duration: Quantity) -> Generator[simpy.Event, Any, None]:
+        """Wait until ``member`` is free (first come, first served), then keep it busy for
+        ``duration``."""
+        waiting = self.desks.get(member.index)
+        if waiting is None:  # free: no event needed to take it
+            self.desks[member.index] = deque()
+        else:
+            turn = self.env.event()
+            waiting.append(turn)
+            yield turn
+        if not isinstance(duration, int | float):
+            duration = float(sample(duration, self.society.protocol_rng, 1)[0])
+        yield self.env.timeout(duration)
+        waiting = self.desks[member.index]
+        if waiting:
+            waiting.popleft().succeed()  # the desk passes straight to the next in line
+        else:
+            del self.desks[member.index]
+
+    def spend(self, units: float) -> None:
+        self.society.outcome["task_cost"] += units
+
+    def record(self, member: WorkerAgent, correct: bool) -> None:
+        old = member.choice
+        member.record_output(correct, self.truth)
+        self.society.record_decision(member, old, announce=False)
+
+    def handoff(self, sender: WorkerAgent, correct: bool, delivered: simpy.Event) -> Handoff:
+        option = self.truth if correct else (self.truth + 1) % self.options
+        return Handoff(sender.index, option, float(self.env.now), correct, delivered)
+
+    def send(
+        self,
+        sender: WorkerAgent,
+        receiver: WorkerAgent,
+        correct: bool,
+        delivered: simpy.Event,
+        *,
+        result: bool,
+    ) -> None:
+        """Send a handoff; ``delivered`` succeeds with it on arrival. A loss is noticed
+        ``loss_timeout`` later: then the handoff is sent again, or (a result under
+        ``on_loss = "fail"``) ``delivered`` succeeds with a wrong result."""
+        channels = self.society.channels
+        lost_before = channels.dropped
+        channels.broadcast(
+            sender.index,
+            np.array([receiver.index]),
+            self.handoff(sender, correct, delivered),
+        )
+        if channels.dropped == lost_before:
+            return
+        corrupted = result and self.config.on_loss == "fail"
+
+        def noticed(_: simpy.Event) -> None:
+            if corrupted:
+                delivered.succeed(self.handoff(sender, False, delivered))
+            else:
+                self.send(sender, receiver, correct, delivered, result=result)
+
+        self.env.timeout(self.config.loss_timeout).callbacks.append(noticed)
