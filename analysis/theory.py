@@ -4,12 +4,13 @@ These are the numbers the stylized engine must reproduce (see ``shared/REFERENCE
 and the README's validation table). Each function is the formula, nothing more.
 
 Main entry points: :func:`bhw_cascade_probabilities`, :func:`condorcet_majority`,
-:func:`degroot_influence`, :func:`voter_absorption`.
+:func:`degroot_influence`, :func:`voter_absorption`, :func:`lone_bandit_survival`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from fractions import Fraction
 from math import comb
 
 import networkx as nx
@@ -185,3 +186,46 @@ def planner_worker_outcome(
         cost = below + work * (1 + (verification_cost if verified else 0.0))
         reliability = right
     return reliability, cost
+
+
+def lone_bandit_survival(
+    rounds: int,
+    pulls: int,
+    prior_alpha: float,
+    prior_beta: float,
+    p_known: float,
+    p_uncertain: float,
+) -> float:
+    """P(a lone myopic Beta–Bernoulli learner still plays the uncertain arm after ``rounds``).
+
+    The two-armed bandit of Zollman's model with one agent and a known arm (Rosenstock,
+    Bruner & O'Connor 2017): the agent plays the uncertain arm (rate ``p_uncertain``,
+    prior credence ``Beta(prior_alpha, prior_beta)``) ``pulls`` times a round while its
+    expected rate ``(alpha + s) / (alpha + beta + trials)`` is at least ``p_known`` (a tie
+    keeps the arm it plays); once below, it plays the known arm, learns nothing more and
+    never returns. Exact recursion over the number of successes, in rational arithmetic
+    for the comparisons.
+
+    Args:
+        rounds: Rounds played (choices made after each).
+        pulls: Trials per round.
+        prior_alpha: Prior alpha of the uncertain arm.
+        prior_beta: Prior beta of the uncertain arm.
+        p_known: The known arm's rate.
+        p_uncertain: The uncertain arm's true rate.
+    """
+    a, b, threshold = Fraction(prior_alpha), Fraction(prior_beta), Fraction(p_known)
+    if a / (a + b) < threshold:
+        return 0.0
+    outcome = [comb(pulls, won) * p_uncertain**won * (1 - p_uncertain) ** (pulls - won)
+               for won in range(pulls + 1)]  # fmt: skip
+    alive = {0: 1.0}  # successes so far -> probability, over paths still on the arm
+    for k in range(1, rounds + 1):
+        step: dict[int, float] = {}
+        for successes, probability in alive.items():
+            for won, p in enumerate(outcome):
+                total = successes + won
+                if (a + total) / (a + b + k * pulls) >= threshold:
+                    step[total] = step.get(total, 0.0) + probability * p
+        alive = step
+    return sum(alive.values())

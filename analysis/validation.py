@@ -10,6 +10,9 @@ sets the simulated frequency next to the closed form of :mod:`analysis.theory`:
 * hidden profiles (Stasser & Titus 1985, 1987): items surface with probability
   ``1 - (1 - p)^n``, and groups miss the best option unless given every item.
 * planner–worker task success (and cost) equal to the product of stage reliabilities.
+* a lone bandit learner's chance of staying on the better arm (exact recursion);
+* the Zollman effect: on a hard bandit problem the cycle reaches the better arm more
+  often than the complete graph, which converges faster.
 
 ``sim validate`` prints the table; the test suite asserts every row; the README shows it.
 
@@ -34,6 +37,7 @@ from analysis.theory import (
     degroot_matrix,
     dirichlet_belief_in_truth,
     item_surfacing,
+    lone_bandit_survival,
     planner_worker_outcome,
     voter_absorption,
     weighted_vote_accuracy,
@@ -504,6 +508,78 @@ def planner_worker_cases() -> list[Case]:
     ]
 
 
+def _zollman() -> Case:
+    """Zollman (2007, 2010): cycle against complete graph on a hard two-armed bandit.
+
+    Half of the runs go to each network (same seeds), so the case costs what one
+    network's ``runs`` would.
+    """
+    result, case = "Zollman effect", "n=6, ε=0.1, 5 pulls, known worse arm"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        outcomes = {}
+        for topology in ("cycle", "complete"):
+            network = scenario.with_overrides({"network.topology": topology})
+            summaries = []
+            for i in range(max(runs // 2, 2)):
+                society = network.build(seed + i)
+                society.advance()  # the summary is all this needs (no time series)
+                summaries.append(society.summary())
+            assert all(s["consensus"] for s in summaries), "a bandit run did not settle"
+            better = np.array([s["accuracy"] == 1.0 for s in summaries], dtype=float)
+            rounds = np.array([s["consensus_time"] for s in summaries], dtype=float)
+            outcomes[topology] = (better, rounds)
+
+        def difference(column: int) -> tuple[float, float]:
+            cycle, complete = outcomes["cycle"][column], outcomes["complete"][column]
+            se = np.sqrt(cycle.var(ddof=1) / len(cycle) + complete.var(ddof=1) / len(complete))
+            return float(cycle.mean() - complete.mean()), float(se)
+
+        reliability, reliability_se = difference(0)
+        slowness, slowness_se = difference(1)
+        return [
+            ValidationRow(
+                result, case, "P(better arm): cycle − complete", 0.0, reliability,
+                reliability_se, ">",
+            ),
+            ValidationRow(
+                result, case, "mean rounds to consensus: cycle − complete", 0.0, slowness,
+                slowness_se, ">",
+            ),
+        ]  # fmt: skip
+
+    return Case(result, case, "zollman.toml", {}, compare, engines=("simpy",))
+
+
+def _lone_bandit() -> Case:
+    """One ``beta`` agent against a known arm: P(still on the better arm), exactly."""
+    rounds, prior, p_known, epsilon = 10, 8.0, 0.47, 0.13
+    result, case = "Bandit learner", "alone, Beta(8, 8) prior, 0.47 known vs 0.6, 10 rounds"
+
+    def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
+        hits = []
+        for i in range(runs):
+            society = scenario.build(seed + i)
+            society.advance()
+            hits.append(society.summary()["accuracy"] == 1.0)
+        f, se = _frequency(hits)
+        theory = lone_bandit_survival(rounds, 1, prior, prior, p_known, p_known + epsilon)
+        return [ValidationRow(result, case, "P(still on the better arm)", theory, f, se)]
+
+    overrides = {
+        "population.size": 1,
+        "population.groups.0.prior_alpha": prior,
+        "population.groups.0.prior_beta": prior,
+        "network.topology": "empty",
+        "protocol.rounds": rounds,
+        "protocol.pulls": 1,
+        "protocol.p_worse": p_known,
+        "protocol.epsilon": epsilon,
+        "protocol.settle_sd": 1e9,  # never settled on the uncertain arm: play every round
+    }
+    return Case(result, case, "zollman.toml", overrides, compare, engines=("simpy",))
+
+
 def cases() -> list[Case]:
     """Every validation case, in the order of the README's table."""
     return [
@@ -523,6 +599,8 @@ def cases() -> list[Case]:
         _hidden_profile_mentions(),
         _hidden_profile_accuracy(),
         *planner_worker_cases(),
+        _lone_bandit(),
+        _zollman(),
     ]
 
 

@@ -12,6 +12,7 @@ stubborn     never change (own signal, or a fixed option)
 dirichlet    sample answers from a Dirichlet belief that counts what others say
 confidence   switch toward a rival answer stated more confidently than one's own
 informed     net valence of the evidence items it knows (hidden profiles)
+beta         Beta credences about two arms; play the better-looking one (Zollman)
 llm          a language model answers from the same information (:mod:`sim.agents.llm`)
 worker       executes or verifies subtasks under ``planner_worker`` (:mod:`sim.agents.worker`)
 ===========  ===============================================================
@@ -29,6 +30,7 @@ from pydantic import Field
 
 from sim.agents.base import Announcement, GroupBase, SocietyAgent
 from sim.agents.bayesian import BayesianAgent, BayesianGroup
+from sim.agents.beta import BetaAgent, BetaGroup
 from sim.agents.confidence import ConfidenceAgent, ConfidenceGroup
 from sim.agents.degroot import DeGrootAgent, DeGrootGroup
 from sim.agents.dirichlet import DirichletAgent, DirichletGroup
@@ -52,6 +54,7 @@ AGENT_KINDS: dict[str, type[SocietyAgent]] = {
         ConfidenceAgent,
         DirichletAgent,
         InformedAgent,
+        BetaAgent,
         LLMAgent,
         WorkerAgent,
     )
@@ -69,6 +72,7 @@ GroupConfig = Annotated[
     | DirichletGroup
     | InformedGroup
     | WorkerGroup
+    | BetaGroup
     | LLMGroup,
     Field(discriminator="agent"),
 ]

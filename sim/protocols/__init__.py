@@ -14,6 +14,7 @@ hidden_profile     information sampling of distributed evidence (Stasser & Titus
                    :mod:`~sim.protocols.hidden_profile`)
 planner_worker     a planner splits a task; workers execute, verifiers check
                    (:mod:`~sim.protocols.planner`)
+bandit             two-armed bandit, results shared over the network (:mod:`~sim.protocols.bandit`)
 =================  ==============================================================
 
 To add one, write a module with a config model (subclass of
@@ -31,6 +32,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from sim.protocols.bandit import BanditProtocol, bandit
 from sim.protocols.basic import (
     AsynchronousProtocol,
     Process,
@@ -52,7 +54,8 @@ ProtocolConfig = Annotated[
     | RoundsProtocol
     | DebateProtocol
     | HiddenProfileProtocol
-    | PlannerWorkerProtocol,
+    | PlannerWorkerProtocol
+    | BanditProtocol,
     Field(discriminator="kind"),
 ]
 """The ``[protocol]`` table, tagged by its ``kind`` key."""
@@ -64,12 +67,14 @@ PROTOCOLS: dict[str, Callable[..., Process]] = {
     "debate": debate,
     "hidden_profile": hidden_profile,
     "planner_worker": planner_worker,
+    "bandit": bandit,
 }
 """Process function for each protocol kind."""
 
 __all__ = [
     "PROTOCOLS",
     "AsynchronousProtocol",
+    "BanditProtocol",
     "DebateProtocol",
     "HiddenProfileProtocol",
     "PlannerWorkerProtocol",
