@@ -220,7 +220,7 @@ class FastRun:
         else:
             self._order = np.arange(n, dtype=np.int64)
         b = self._buffers
-        b.heap.time[0], b.heap.seq[0], b.heap.ref[0] = 0.0, 0, loop.INIT
+        b.heap_time[0], b.heap_seq[0], b.heap_ref[0] = 0.0, 0, loop.INIT
         self._counters[loop.C_HEAP] = 1
         self.build_seconds = time.perf_counter() - started
         self._wall = 0.0  # like the SimPy engine's, the time spent running events
@@ -367,11 +367,9 @@ class FastRun:
         messages = self._fan_total + self._fan_max + 16
         segments = n + self._fan_max + 16
         return loop.Buffers(
-            heap=loop.Heap(
-                time=np.empty(segments),
-                seq=np.empty(segments, dtype=np.int64),
-                ref=np.empty(segments, dtype=np.int64),
-            ),
+            heap_time=np.empty(segments),
+            heap_seq=np.empty(segments, dtype=np.int64),
+            heap_ref=np.empty(segments, dtype=np.int64),
             seg_ann=np.empty(segments, dtype=np.int64),
             seg_pos=np.empty(segments, dtype=np.int64),
             seg_end=np.empty(segments, dtype=np.int64),
@@ -401,7 +399,7 @@ class FastRun:
         need = int(self._counters[loop.C_NEED])
         b = self._buffers
         extra = self._fan_total + self.n + 16
-        changes: dict[str, Any] = {}
+        changes: dict[str, np.ndarray] = {}
 
         def grow(*names: str) -> None:
             for name in names:
@@ -409,8 +407,7 @@ class FastRun:
                 changes[name] = _grown(array, max(2 * len(array), len(array) + extra))
 
         if need & 1:
-            size = max(2 * len(b.heap.time), len(b.heap.time) + extra)
-            changes["heap"] = loop.Heap(*(_grown(array, size) for array in b.heap))
+            grow("heap_time", "heap_seq", "heap_ref")
         if need & 2:
             grow("seg_ann", "seg_pos", "seg_end", "seg_base")
         if need & 4:
@@ -422,7 +419,7 @@ class FastRun:
         if need & 32:
             grow("wait_next", "wait_ann", "wait_off", "wait_latency")
         if need & 64:
-            gap = float(b.heap.time[0]) - float(self._floats[loop.F_NEXT_SAMPLE])
+            gap = float(b.heap_time[0]) - float(self._floats[loop.F_NEXT_SAMPLE])
             rows = int(max(gap, 0.0) / self._cfg.record_interval) + 8
             changes["rows"] = _grown(b.rows, max(2 * len(b.rows), len(b.rows) + rows))
         self._buffers = b._replace(**changes)
@@ -470,7 +467,9 @@ class FastRun:
             self._buffers = self._buffers._replace(
                 rows=_grown(self._buffers.rows, int(c[loop.C_ROWS]) + rows)
             )
-        loop.finish_rows(self._cfg, self._buffers.rows, c, self._floats, self._record_counts)
+        loop.finish_rows(
+            self._cfg, self._agents, self._buffers, c, self._floats, self._record_counts
+        )
         self._wall += time.perf_counter() - started
         return self.result()
 

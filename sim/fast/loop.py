@@ -13,13 +13,9 @@ segment skip the heap entirely while they stay ahead of everything else. At a mi
 agents the heap is ten times smaller than a per-message heap and most deliveries touch
 contiguous memory.
 
-The helpers of the hot path are inlined into the loop (``inline="always"``), and every
-helper, inlined or not, is handed only the arrays it uses. Binding an array to an
-argument costs two atomic reference-count updates; numba prunes them in small functions
-but not in a loop this large, and when each helper got the whole state (some sixty
-arrays in named tuples) those updates took about 40% of the run and the calls of the
-agent rules cost more than the rules. Hence the per-kind rule functions, the
-:class:`Heap` tuple and the capacities read once per call of :func:`run_loop`.
+The helpers of the hot path are inlined into the loop (``inline="always"``): a call
+that passes the state's tuples of arrays costs a reference-count update per array,
+which made each delivery several times slower than its actual work.
 
 All storage is preallocated by the caller (:mod:`sim.fast.engine`). Before each event
 the loop checks that the buffers can absorb the worst case of that event; if not, it
@@ -175,19 +171,12 @@ class Channels(NamedTuple):
     queue_tail: np.ndarray
 
 
-class Heap(NamedTuple):
-    """Binary heap of pending events, keyed on ``(time, seq)``: a segment's next message
-    (``ref >= 0``, the segment) or a protocol event (``ref < 0``)."""
-
-    time: np.ndarray
-    seq: np.ndarray
-    ref: np.ndarray
-
-
 class Buffers(NamedTuple):
     """Growable storage; the caller reallocates it when the loop asks."""
 
-    heap: Heap
+    heap_time: np.ndarray
+    heap_seq: np.ndarray
+    heap_ref: np.ndarray
     seg_ann: np.ndarray
     seg_pos: np.ndarray
     seg_end: np.ndarray
@@ -219,70 +208,72 @@ def _before(t1: float, s1: int, t2: float, s2: int) -> bool:
 
 
 @njit(cache=True, inline="always")
-def _sift_down(h: Heap, size: int, pos: int) -> None:
-    time, seq, ref = h.time[pos], h.seq[pos], h.ref[pos]
+def _sift_down(b: Buffers, size: int, pos: int) -> None:
+    time, seq, ref = b.heap_time[pos], b.heap_seq[pos], b.heap_ref[pos]
     while True:
         child = 2 * pos + 1
         if child >= size:
             break
         right = child + 1
-        if right < size and _before(h.time[right], h.seq[right], h.time[child], h.seq[child]):
+        if right < size and _before(
+            b.heap_time[right], b.heap_seq[right], b.heap_time[child], b.heap_seq[child]
+        ):
             child = right
-        if not _before(h.time[child], h.seq[child], time, seq):
+        if not _before(b.heap_time[child], b.heap_seq[child], time, seq):
             break
-        h.time[pos], h.seq[pos], h.ref[pos] = (
-            h.time[child],
-            h.seq[child],
-            h.ref[child],
+        b.heap_time[pos], b.heap_seq[pos], b.heap_ref[pos] = (
+            b.heap_time[child],
+            b.heap_seq[child],
+            b.heap_ref[child],
         )
         pos = child
-    h.time[pos], h.seq[pos], h.ref[pos] = time, seq, ref
+    b.heap_time[pos], b.heap_seq[pos], b.heap_ref[pos] = time, seq, ref
 
 
 @njit(cache=True, inline="always")
-def _push(h: Heap, c: np.ndarray, time: float, seq: int, ref: int) -> None:
+def _push(b: Buffers, c: np.ndarray, time: float, seq: int, ref: int) -> None:
     pos = c[C_HEAP]
     c[C_HEAP] += 1
     while pos > 0:
         parent = (pos - 1) // 2
-        if not _before(time, seq, h.time[parent], h.seq[parent]):
+        if not _before(time, seq, b.heap_time[parent], b.heap_seq[parent]):
             break
-        h.time[pos], h.seq[pos], h.ref[pos] = (
-            h.time[parent],
-            h.seq[parent],
-            h.ref[parent],
+        b.heap_time[pos], b.heap_seq[pos], b.heap_ref[pos] = (
+            b.heap_time[parent],
+            b.heap_seq[parent],
+            b.heap_ref[parent],
         )
         pos = parent
-    h.time[pos], h.seq[pos], h.ref[pos] = time, seq, ref
+    b.heap_time[pos], b.heap_seq[pos], b.heap_ref[pos] = time, seq, ref
 
 
 @njit(cache=True, inline="always")
-def _pop(h: Heap, c: np.ndarray) -> None:
+def _pop(b: Buffers, c: np.ndarray) -> None:
     c[C_HEAP] -= 1
     size = c[C_HEAP]
     if size > 0:
-        h.time[0], h.seq[0], h.ref[0] = (
-            h.time[size],
-            h.seq[size],
-            h.ref[size],
+        b.heap_time[0], b.heap_seq[0], b.heap_ref[0] = (
+            b.heap_time[size],
+            b.heap_seq[size],
+            b.heap_ref[size],
         )
-        _sift_down(h, size, 0)
+        _sift_down(b, size, 0)
 
 
 @njit(cache=True, inline="always")
-def _schedule(h: Heap, c: np.ndarray, time: float, ref: int) -> None:
+def _schedule(b: Buffers, c: np.ndarray, time: float, ref: int) -> None:
     """Schedule a protocol event (a SimPy timeout or triggered event)."""
     seq = c[C_SEQ]
     c[C_SEQ] += 1
-    _push(h, c, time, seq, ref)
+    _push(b, c, time, seq, ref)
 
 
 # -------------------------------------------------------------------------- recorder
 
 
 @njit(cache=True, inline="always")
-def _write_row(cfg: Config, rows: np.ndarray, c: np.ndarray, time: float, rc: np.ndarray):
-    row = rows[c[C_ROWS]]
+def _write_row(cfg: Config, a: Agents, b: Buffers, c: np.ndarray, time: float, rc: np.ndarray):
+    row = b.rows[c[C_ROWS]]
     row[0] = time
     row[1] = float(c[C_ACTED])
     for k in range(cfg.options):
@@ -293,25 +284,25 @@ def _write_row(cfg: Config, rows: np.ndarray, c: np.ndarray, time: float, rc: np
 
 
 @njit(cache=True, inline="always")
-def _sample_until(cfg: Config, rows: np.ndarray, c: np.ndarray, f: np.ndarray, rc, now):
+def _sample_until(cfg: Config, a: Agents, b: Buffers, c: np.ndarray, f: np.ndarray, rc, now):
     while f[F_NEXT_SAMPLE] < now:
-        _write_row(cfg, rows, c, f[F_NEXT_SAMPLE], rc)
+        _write_row(cfg, a, b, c, f[F_NEXT_SAMPLE], rc)
         f[F_NEXT_SAMPLE] += cfg.record_interval
 
 
 @njit(cache=True)
-def finish_rows(cfg: Config, rows: np.ndarray, c: np.ndarray, f: np.ndarray, rc) -> None:
+def finish_rows(cfg: Config, a: Agents, b: Buffers, c: np.ndarray, f: np.ndarray, rc) -> None:
     """Rows up to the final time and a last row at it (``Recorder.finish``)."""
     now = f[F_NOW]
-    _sample_until(cfg, rows, c, f, rc, np.nextafter(now, np.inf))
-    if c[C_ROWS] == 0 or rows[c[C_ROWS] - 1, 0] != now:
-        _write_row(cfg, rows, c, now, rc)
+    _sample_until(cfg, a, b, c, f, rc, np.nextafter(now, np.inf))
+    if c[C_ROWS] == 0 or b.rows[c[C_ROWS] - 1, 0] != now:
+        _write_row(cfg, a, b, c, now, rc)
 
 
 @njit(cache=True, inline="always")
-def _position(cfg: Config, rows: np.ndarray, c, f, rc, old: int, new: int) -> None:
+def _position(cfg: Config, a: Agents, b, c, f, rc, old: int, new: int) -> None:
     """An agent's choice changed (``Recorder.position``)."""
-    _sample_until(cfg, rows, c, f, rc, f[F_NOW])
+    _sample_until(cfg, a, b, c, f, rc, f[F_NOW])
     if old < 0:
         c[C_ACTED] += 1
     else:
@@ -325,42 +316,29 @@ def _position(cfg: Config, rows: np.ndarray, c, f, rc, old: int, new: int) -> No
 
 
 # ----------------------------------------------------------------------------- rules
-#
-# One compiled function per agent kind, given only the arrays it needs (and scalars for
-# the rest). Calling a compiled function costs two atomic reference-count updates per
-# array argument, so handing each rule the whole state (some sixty arrays) used to cost
-# more than most rules themselves. :func:`_decide` is inlined and dispatches on the kind.
 
 
 @njit(cache=True)
-def _public_belief(
-    in_ptr: np.ndarray,
-    first_time: np.ndarray,
-    first_option: np.ndarray,
-    prior: np.ndarray,
-    accuracy: float,
-    tie: int,
-    v: int,
-) -> np.ndarray:
+def _public_belief(cfg: Config, net: Network, a: Agents, box: Inbox, v: int) -> np.ndarray:
     """Bayesian public log belief from the first announcements ``v`` heard, grouped by
     sending time (``PublicBeliefs.node_after(announcement_groups(...))``)."""
-    lo, hi = in_ptr[v], in_ptr[v + 1]
+    lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
     count = 0
     for p in range(lo, hi):
-        if first_time[p] >= 0.0:
+        if box.first_time[p] >= 0.0:
             count += 1
     times = np.empty(count)
     opts = np.empty(count, dtype=np.int64)
     j = 0
     for p in range(lo, hi):
-        if first_time[p] >= 0.0:
-            times[j] = first_time[p]
-            opts[j] = first_option[p]
+        if box.first_time[p] >= 0.0:
+            times[j] = box.first_time[p]
+            opts[j] = box.first_option[p]
             j += 1
     # Sort by (time, option): groups in time order, options sorted within a group.
     order = np.argsort(opts, kind="mergesort")
     order = order[np.argsort(times[order], kind="mergesort")]
-    belief = rules.log_normalize(prior)
+    belief = rules.log_normalize(a.log_prior[a.group[v]])
     start = 0
     while start < count:
         end = start + 1
@@ -369,206 +347,103 @@ def _public_belief(
         group = np.empty(end - start, dtype=np.int64)
         for q in range(start, end):
             group[q - start] = opts[order[q]]
-        belief = rules.update_public_belief(belief, group, accuracy, tie)
+        belief = rules.update_public_belief(belief, group, a.assumed[v], a.tie[v])
         start = end
     return belief
 
 
 @njit(cache=True)
-def _social_choice(
-    prior: np.ndarray,
-    own: np.ndarray,
-    counts: np.ndarray,
-    belief: np.ndarray,
-    v: int,
-    weight: float,
-    previous: int,
-    signal: int,
-    rng: np.random.Generator,
-) -> int:
-    """``SocialAgent.decide``: sets ``belief[v]`` and returns the new choice."""
-    post = rules.log_normalize(rules.social_log_posterior(prior, own[v], counts[v], weight))
-    belief[v] = np.exp(post)
-    return rules.choose(post, previous, signal, rng)
-
-
-@njit(cache=True)
-def _bayesian_choice(
-    public: np.ndarray,
-    own: np.ndarray,
-    belief: np.ndarray,
-    v: int,
-    previous: int,
-    second: int,
-    rng: np.random.Generator,
-) -> int:
-    """``BayesianAgent.decide`` on an up-to-date public belief: sets ``belief[v]`` and
-    returns the new choice."""
-    post = rules.log_normalize(public[v] + own[v])
-    belief[v] = np.exp(post)
-    return rules.choose(post, previous, second, rng)
-
-
-@njit(cache=True)
-def _degroot_choice(
-    in_ptr: np.ndarray,
-    heard_ann: np.ndarray,
-    ann_slot: np.ndarray,
-    pool: np.ndarray,
-    trust: np.ndarray,
-    belief: np.ndarray,
-    announced: np.ndarray,
-    v: int,
-    self_weight: float,
-    tolerance: float,
-    has_announced: bool,
-    previous: int,
-    signal: int,
-    rng: np.random.Generator,
-) -> tuple[int, bool]:
-    """``DeGrootAgent.decide``: averages the latest beliefs heard into ``belief[v]``;
-    returns the new choice and whether to announce (which also sets ``announced[v]``)."""
-    lo, hi = in_ptr[v], in_ptr[v + 1]
-    m = 0
-    for p in range(lo, hi):
-        if heard_ann[p] >= 0 and ann_slot[heard_ann[p]] >= 0:
-            m += 1
-    if m > 0:
-        stacked = np.empty((m, belief.shape[1]))
-        weights = np.empty(m)
-        j = 0
-        for p in range(lo, hi):
-            ann = heard_ann[p]
-            if ann >= 0 and ann_slot[ann] >= 0:
-                stacked[j] = pool[ann_slot[ann]]
-                weights[j] = trust[p]
-                j += 1
-        belief[v] = rules.degroot_average(belief[v].copy(), stacked, weights, self_weight)
-    choice = rules.choose(belief[v], previous, signal, rng)
-    moved = (not has_announced) or rules.l1_distance(belief[v], announced[v]) > tolerance
-    if choice != previous or moved:
-        announced[v] = belief[v]
-        return choice, True
-    return choice, False
-
-
-@njit(cache=True)
-def _fallback_choice(
-    prior: np.ndarray, own: np.ndarray, v: int, signal: int, rng: np.random.Generator
-) -> int:
-    """First choice of a threshold or voter agent that heard nothing it can follow."""
-    return rules.choose(prior + own[v], signal, -1, rng)
-
-
-@njit(cache=True)
-def _threshold_choice(counts: np.ndarray, v: int, threshold: float, previous: int, rng) -> int:
-    """``ThresholdAgent.decide`` among the options heard (``-1``: none passes)."""
-    candidates = rules.threshold_candidates(counts[v], threshold)
-    if len(candidates) == 0:
-        return -1
-    scores = np.full(counts.shape[1], -np.inf)
-    for k in candidates:
-        scores[k] = 0.0
-    return rules.choose(scores, previous, -1, rng)
-
-
-@njit(cache=True)
-def _voter_choice(
-    in_ptr: np.ndarray, heard_time: np.ndarray, heard_option: np.ndarray, v: int, rng
-) -> int:
-    """``VoterAgent.decide``: copy a uniformly drawn neighbour heard (``-1``: none)."""
-    lo, hi = in_ptr[v], in_ptr[v + 1]
-    m = 0
-    for p in range(lo, hi):
-        if heard_time[p] >= 0.0:
-            m += 1
-    if m == 0:
-        return -1
-    pick = rng.integers(0, m)
-    for p in range(lo, hi):
-        if heard_time[p] >= 0.0:
-            if pick == 0:
-                return heard_option[p]
-            pick -= 1
-    return -1  # unreachable
-
-
-@njit(cache=True, inline="always")
-def _one_hot(belief: np.ndarray, v: int, option: int) -> None:
-    for k in range(belief.shape[1]):
-        belief[v, k] = 0.0
-    belief[v, option] = 1.0
-
-
-@njit(cache=True, inline="always")
 def _decide(cfg: Config, net: Network, a: Agents, box: Inbox, b: Buffers, v: int, rng) -> bool:
-    """Apply agent ``v``'s rule (that kind's ``decide``); returns whether it wants to
-    announce."""
+    """Apply agent ``v``'s rule (each branch is that kind's ``decide``)."""
     kind = a.kind[v]
     previous = a.choice[v]
-    g = a.group[v]
     if kind == SOCIAL:
-        a.choice[v] = _social_choice(
-            a.log_prior[g], a.own, a.counts, a.belief, v, a.weight[v], previous, a.signal[v], rng
+        post = rules.log_normalize(
+            rules.social_log_posterior(a.log_prior[a.group[v]], a.own[v], a.counts[v], a.weight[v])
         )
+        a.belief[v] = np.exp(post)
+        a.choice[v] = rules.choose(post, previous, a.signal[v], rng)
         return a.choice[v] != previous
     if kind == BAYESIAN:
         if a.dirty[v]:
-            a.public[v] = _public_belief(
-                net.in_ptr,
-                box.first_time,
-                box.first_option,
-                a.log_prior[g],
-                a.assumed[v],
-                a.tie[v],
-                v,
-            )
+            a.public[v] = _public_belief(cfg, net, a, box, v)
             a.dirty[v] = False
+        post = rules.log_normalize(a.public[v] + a.own[v])
+        a.belief[v] = np.exp(post)
         second = a.signal[v] if a.tie[v] == 1 else -1
-        a.choice[v] = _bayesian_choice(a.public, a.own, a.belief, v, previous, second, rng)
+        a.choice[v] = rules.choose(post, previous, second, rng)
         return a.choice[v] != previous
     if kind == DEGROOT:
-        choice, wants = _degroot_choice(
-            net.in_ptr,
-            box.heard_ann,
-            b.ann_slot,
-            b.pool,
-            net.trust,
-            a.belief,
-            a.announced,
-            v,
-            a.self_weight[v],
-            a.tolerance[v],
-            a.has_announced[v],
-            previous,
-            a.signal[v],
-            rng,
-        )
-        a.choice[v] = choice
-        if wants:
-            a.has_announced[v] = True
-        return wants
-    if kind == THRESHOLD:
-        choice = _threshold_choice(a.counts, v, a.threshold[v], previous, rng)
-        if choice < 0:
-            if previous >= 0:
-                return False
-            choice = _fallback_choice(a.log_prior[g], a.own, v, a.signal[v], rng)
-    elif kind == VOTER:
-        choice = _voter_choice(net.in_ptr, box.heard_time, box.heard_option, v, rng)
-        if choice < 0:
-            choice = (
-                previous
-                if previous >= 0
-                else _fallback_choice(a.log_prior[g], a.own, v, a.signal[v], rng)
+        lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
+        m = 0
+        for p in range(lo, hi):
+            if box.heard_ann[p] >= 0 and b.ann_slot[box.heard_ann[p]] >= 0:
+                m += 1
+        if m > 0:
+            stacked = np.empty((m, cfg.options))
+            trust = np.empty(m)
+            j = 0
+            for p in range(lo, hi):
+                ann = box.heard_ann[p]
+                if ann >= 0 and b.ann_slot[ann] >= 0:
+                    stacked[j] = b.pool[b.ann_slot[ann]]
+                    trust[j] = net.trust[p]
+                    j += 1
+            a.belief[v] = rules.degroot_average(
+                a.belief[v].copy(), stacked, trust, a.self_weight[v]
             )
-    else:  # STUBBORN
-        if previous >= 0:
+        a.choice[v] = rules.choose(a.belief[v], previous, a.signal[v], rng)
+        changed = a.choice[v] != previous
+        moved = (not a.has_announced[v]) or rules.l1_distance(
+            a.belief[v], a.announced[v]
+        ) > a.tolerance[v]
+        if changed or moved:
+            a.announced[v] = a.belief[v]
+            a.has_announced[v] = True
+            return True
+        return False
+    if kind == THRESHOLD:
+        candidates = rules.threshold_candidates(a.counts[v], a.threshold[v])
+        if len(candidates) > 0:
+            scores = np.full(cfg.options, -np.inf)
+            for k in candidates:
+                scores[k] = 0.0
+            a.choice[v] = rules.choose(scores, previous, -1, rng)
+        elif previous < 0:
+            scores = a.log_prior[a.group[v]] + a.own[v]
+            a.choice[v] = rules.choose(scores, a.signal[v], -1, rng)
+        else:
             return False
-        choice = a.held[v]
-    a.choice[v] = choice
-    _one_hot(a.belief, v, choice)
-    return choice != previous
+        a.belief[v] = 0.0
+        a.belief[v, a.choice[v]] = 1.0
+        return a.choice[v] != previous
+    if kind == VOTER:
+        lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
+        m = 0
+        for p in range(lo, hi):
+            if box.heard_time[p] >= 0.0:
+                m += 1
+        if m > 0:
+            pick = rng.integers(0, m)
+            for p in range(lo, hi):
+                if box.heard_time[p] >= 0.0:
+                    if pick == 0:
+                        a.choice[v] = box.heard_option[p]
+                        break
+                    pick -= 1
+        elif previous < 0:
+            scores = a.log_prior[a.group[v]] + a.own[v]
+            a.choice[v] = rules.choose(scores, a.signal[v], -1, rng)
+        a.belief[v] = 0.0
+        a.belief[v, a.choice[v]] = 1.0
+        return a.choice[v] != previous
+    # STUBBORN
+    if previous >= 0:
+        return False
+    a.choice[v] = a.held[v]
+    a.belief[v] = 0.0
+    a.belief[v, a.held[v]] = 1.0
+    return True
 
 
 # ------------------------------------------------------------------ channels, acting
@@ -592,7 +467,7 @@ def _start(b: Buffers, c, ann: int, off: int, recv: int, inarc: int, time: float
     b.seg_pos[s] = i
     b.seg_end[s] = i + 1
     b.seg_base[s] = seq - off
-    _push(b.heap, c, time, seq, s)
+    _push(b, c, time, seq, s)
 
 
 @njit(cache=True, inline="always")
@@ -655,7 +530,7 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, c, f, u: 
             b.seg_pos[s] = first
             b.seg_end[s] = i
             b.seg_base[s] = base
-            _push(b.heap, c, b.msg_time[first], base + b.msg_off[first], s)
+            _push(b, c, b.msg_time[first], base + b.msg_off[first], s)
         return
     for j in range(count):
         c[C_SENT] += 1
@@ -738,39 +613,30 @@ def _act(cfg, net, a: Agents, box, ch, b, c, f, rc, v: int, announce: bool, rng,
     old = a.choice[v]
     wants = _decide(cfg, net, a, box, b, v, arng)
     if a.choice[v] != old:
-        _position(cfg, b.rows, c, f, rc, old, a.choice[v])
+        _position(cfg, a, b, c, f, rc, old, a.choice[v])
     if announce and wants:
         _announce(cfg, net, a, ch, b, c, f, rc, v, rng)
 
 
 @njit(cache=True, inline="always")
-def _receive(
-    box: Inbox,
-    kind: np.ndarray,
-    counts: np.ndarray,
-    dirty: np.ndarray,
-    v: int,
-    p: int,
-    ann: int,
-    t: float,
-    option: int,
-) -> bool:
-    """``SocietyAgent.receive`` of announcement ``ann`` (``option``, sent at ``t``) by
-    ``v`` on in-arc ``p``, and the Bayesian first-announcement bookkeeping."""
-    bayesian = len(box.first_time) > 0 and kind[v] == BAYESIAN
+def _receive(net: Network, a: Agents, box: Inbox, b: Buffers, v: int, p: int, ann: int) -> bool:
+    """``SocietyAgent.receive`` (and the Bayesian first-announcement bookkeeping)."""
+    t = b.ann_time[ann]
+    option = b.ann_option[ann]
+    bayesian = len(box.first_time) > 0 and a.kind[v] == BAYESIAN
     if bayesian and (box.first_time[p] < 0.0 or t < box.first_time[p]):
         box.first_time[p] = t
         box.first_option[p] = option
-        dirty[v] = True
+        a.dirty[v] = True
     if box.heard_time[p] >= 0.0:
         if t < box.heard_time[p]:
             return False
-        counts[v, box.heard_option[p]] -= 1
+        a.counts[v, box.heard_option[p]] -= 1
     box.heard_time[p] = t
     box.heard_option[p] = option
     if len(box.heard_ann) > 0:  # kept only when DeGroot agents need the beliefs
         box.heard_ann[p] = ann
-    counts[v, option] += 1
+    a.counts[v, option] += 1
     return True
 
 
@@ -784,7 +650,7 @@ def _sequential(cfg, net, a, box, ch, b, c, f, rc, order, rng, arng) -> None:
         if c[C_PHASE] == AT_TURN:
             c[C_PHASE] = AFTER_TIMEOUT
             if c[C_TURN] > 0 and cfg.interval > 0:
-                _schedule(b.heap, c, f[F_NOW] + cfg.interval, TURN)
+                _schedule(b, c, f[F_NOW] + cfg.interval, TURN)
                 return
         if c[C_PHASE] == AFTER_TIMEOUT:
             c[C_PHASE] = AFTER_DRAINED
@@ -795,7 +661,7 @@ def _sequential(cfg, net, a, box, ch, b, c, f, rc, order, rng, arng) -> None:
         _act(cfg, net, a, box, ch, b, c, f, rc, order[c[C_TURN]], True, rng, arng)
         c[C_TURN] += 1
         c[C_PHASE] = AT_TURN
-    _schedule(b.heap, c, f[F_NOW], END)
+    _schedule(b, c, f[F_NOW], END)
 
 
 @njit(cache=True)
@@ -815,9 +681,9 @@ def _protocol_event(cfg, net, a, box, ch, b, c, f, rc, ref, order, rng, prng, ar
         else:
             return
         if cfg.wake_mean_gap > 0.0:
-            _schedule(b.heap, c, now + prng.exponential(cfg.wake_mean_gap), WAKE)
+            _schedule(b, c, now + prng.exponential(cfg.wake_mean_gap), WAKE)
         else:
-            _schedule(b.heap, c, now, END)
+            _schedule(b, c, now, END)
         return
     # ROUNDS
     if ref == END:
@@ -829,9 +695,9 @@ def _protocol_event(cfg, net, a, box, ch, b, c, f, rc, ref, order, rng, prng, ar
     if c[C_ROUND] < cfg.rounds:
         for v in range(cfg.n):
             _announce(cfg, net, a, ch, b, c, f, rc, v, rng)
-        _schedule(b.heap, c, now + cfg.round_duration, ROUND_END)
+        _schedule(b, c, now + cfg.round_duration, ROUND_END)
     else:
-        _schedule(b.heap, c, now, END)
+        _schedule(b, c, now, END)
 
 
 @njit(cache=True, inline="always")
@@ -843,11 +709,11 @@ def _delivery(cfg, net, a, box, ch, b, c, f, rc, s: int, rng, arng) -> None:
     # The segment's next message takes its place in the heap before anything else.
     b.seg_pos[s] = i + 1
     if i + 1 < b.seg_end[s]:
-        b.heap.time[0] = b.msg_time[i + 1]
-        b.heap.seq[0] = b.seg_base[s] + b.msg_off[i + 1]
-        _sift_down(b.heap, c[C_HEAP], 0)
+        b.heap_time[0] = b.msg_time[i + 1]
+        b.heap_seq[0] = b.seg_base[s] + b.msg_off[i + 1]
+        _sift_down(b, c[C_HEAP], 0)
     else:
-        _pop(b.heap, c)
+        _pop(b, c)
     v = b.msg_recv[i]
     p = b.msg_in[i]
     c[C_DELIVERED] += 1
@@ -864,13 +730,12 @@ def _delivery(cfg, net, a, box, ch, b, c, f, rc, s: int, rng, arng) -> None:
                 _start(b, c, b.wait_ann[w], b.wait_off[w], v, p, f[F_NOW] + b.wait_latency[w])
             else:
                 ch.in_transit[e] -= 1
-    t, option = b.ann_time[ann], b.ann_option[ann]
-    if _receive(box, a.kind, a.counts, a.dirty, v, p, ann, t, option) and cfg.wake_on_message:
+    if _receive(net, a, box, b, v, p, ann) and cfg.wake_on_message:
         _act(cfg, net, a, box, ch, b, c, f, rc, v, True, rng, arng)
     a.pending[v] -= 1
     if a.pending[v] == 0 and c[C_WAIT_AGENT] == v:
         c[C_WAIT_AGENT] = -1
-        _schedule(b.heap, c, f[F_NOW], DRAINED)
+        _schedule(b, c, f[F_NOW], DRAINED)
 
 
 @njit(cache=True, inline="always")
@@ -889,45 +754,29 @@ def _stop_due(cfg: Config, c: np.ndarray, f: np.ndarray) -> bool:
 
 
 @njit(cache=True, inline="always")
-def _capacities(b: Buffers) -> tuple[int, int, int, int, int, int, int]:
-    """Lengths of the growable buffers, in the order of :func:`_room`'s bits."""
-    return (
-        len(b.heap.time),
-        len(b.seg_ann),
-        len(b.msg_off),
-        len(b.ann_sender),
-        len(b.pool),
-        len(b.wait_next),
-        len(b.rows),
-    )
-
-
-@njit(cache=True, inline="always")
-def _room(cfg: Config, cap, c: np.ndarray, f: np.ndarray, bulk: bool, fan: int, time):
-    """Whether every buffer (of lengths ``cap``, see :func:`_capacities`) can take the
-    worst case of the next event; if not, record in ``c[C_NEED]`` which one is short (a
-    bit per buffer) and return False."""
+def _room(cfg: Config, b: Buffers, c: np.ndarray, f: np.ndarray, bulk: bool, fan: int, time):
+    """Whether every buffer can take the worst case of the next event; if not, record
+    in ``c[C_NEED]`` which one is short (a bit per buffer) and return False."""
     messages = fan if bulk else fan + 1
     agents = cfg.n if bulk else 1
     need = 0
-    heap, segments, msgs, anns, pool, waiting, rows_cap = cap
-    if c[C_HEAP] + messages + 2 > heap:
+    if c[C_HEAP] + messages + 2 > len(b.heap_time):
         need |= 1
-    if c[C_SEGS] + messages + 1 > segments:
+    if c[C_SEGS] + messages + 1 > len(b.seg_ann):
         need |= 2
-    if c[C_MSGS] + messages + 1 > msgs:
+    if c[C_MSGS] + messages + 1 > len(b.msg_off):
         need |= 4
-    if c[C_ANNS] + agents > anns:
+    if c[C_ANNS] + agents > len(b.ann_sender):
         need |= 8
     # The belief pool and the waiting list exist only if DeGroot agents or queues do.
-    if pool > 0 and c[C_POOL] + agents > pool:
+    if len(b.pool) > 0 and c[C_POOL] + agents > len(b.pool):
         need |= 16
-    if waiting > 0 and c[C_WAITING] + messages > waiting:
+    if len(b.wait_next) > 0 and c[C_WAITING] + messages > len(b.wait_next):
         need |= 32
     rows = 2
     if time >= f[F_NEXT_SAMPLE]:
         rows += int((time - f[F_NEXT_SAMPLE]) / cfg.record_interval) + 2
-    if c[C_ROWS] + rows > rows_cap:
+    if c[C_ROWS] + rows > len(b.rows):
         need |= 64
     c[C_NEED] = need
     return need == 0
@@ -970,12 +819,11 @@ def run_loop(
         which buffers) or :data:`CHUNK`.
     """
     processed = 0
-    cap = _capacities(b)
     while c[C_STOP] == RUNNING:
         if c[C_HEAP] == 0:
             c[C_STOP] = COMPLETED
             break
-        time = b.heap.time[0]
+        time = b.heap_time[0]
         if time > cfg.max_time:
             if cfg.max_time > f[F_NOW]:
                 f[F_NOW] = cfg.max_time
@@ -983,10 +831,10 @@ def run_loop(
             break
         if processed >= chunk:
             return CHUNK
-        ref = b.heap.ref[0]
+        ref = b.heap_ref[0]
         # Protocol steps may make every agent act; a delivery or a wake-up makes one act.
         bulk = ref < 0 and ref != WAKE and ref != END
-        if not _room(cfg, cap, c, f, bulk, fan_total if bulk else fan_max, time):
+        if not _room(cfg, b, c, f, bulk, fan_total if bulk else fan_max, time):
             return NEED_SPACE
         f[F_NOW] = time
         c[C_EVENTS] += 1
@@ -994,7 +842,7 @@ def run_loop(
         if ref >= 0:
             _delivery(cfg, net, a, box, ch, b, c, f, rc, ref, rng, arng)
         else:
-            _pop(b.heap, c)
+            _pop(b, c)
             _protocol_event(cfg, net, a, box, ch, b, c, f, rc, ref, order, rng, prng, arng)
         _stop_due(cfg, c, f)
     return DONE
