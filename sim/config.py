@@ -219,6 +219,7 @@ class ScenarioConfig(BaseModel):
         if self.population.size is None and self.network.topology != "file":
             raise ValueError("population.size is required (unless network.topology is 'file')")
         protocol = self.protocol
+        protocol.check_groups(self.population.groups)
         if (
             isinstance(protocol, AsynchronousProtocol)
             and protocol.wake_rate > 0

@@ -266,9 +266,8 @@ def test_bad_prior_is_rejected(value: Any) -> None:
 
 
 def test_bandit_needs_beta_agents() -> None:
-    scenario = bandit_scenario()(population={"size": 3, "groups": [{"agent": "voter"}]})
-    with pytest.raises(ScenarioError, match=r"population\.groups\.0\.agent"):
-        scenario.run(seed=0)
+    with pytest.raises(ScenarioError, match=r"population\.groups\.0\.agent = 'voter'"):
+        bandit_scenario()(population={"size": 3, "groups": [{"agent": "voter"}]})
 
 
 def test_beta_agents_need_two_options() -> None:

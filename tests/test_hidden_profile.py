@@ -197,7 +197,7 @@ def test_experts_speaking_to_their_domain_surface_every_unshared_item() -> None:
 
 def test_wrong_agents_or_task_are_named() -> None:
     with pytest.raises(ScenarioError, match=r"population\.groups\.0\.agent = 'bayesian'"):
-        load(**{"population__groups": [{"agent": "bayesian"}]}).run(seed=0)
+        load(**{"population__groups": [{"agent": "bayesian"}]})  # refused at load
     with pytest.raises(ScenarioError, match=r"task\.kind = 'urn'"):
         load(**{"task": {"kind": "urn"}}).run(seed=0)
     with pytest.raises(ScenarioError, match=r"protocol\.mention_probability"):

@@ -291,9 +291,8 @@ def test_impossible_organisations_are_refused(change: dict[str, Any], message: s
         "protocol": {"kind": "planner_worker"},
     }
     data.update(change)
-    scenario = sim.Scenario.from_dict(data)
     with pytest.raises(ScenarioError, match=message.replace(".", r"\.")):
-        scenario.run(seed=0)
+        sim.Scenario.from_dict(data).run(seed=0)
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ Main entry points: :func:`bandit`, :class:`BanditProtocol`, :func:`settled`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -68,6 +68,7 @@ class BanditProtocol(ProtocolBase):
     """``kind = "bandit"``: agents play a two-armed bandit and share results (Zollman)."""
 
     kind: Literal["bandit"] = "bandit"
+    agent_kinds: ClassVar[frozenset[str] | None] = frozenset({"beta"})
     rounds: int = Field(1000, ge=1, description="Most rounds played (ends earlier if settled).")
     pulls: int = Field(10, ge=1, description="Trials of its arm each agent makes per round.")
     p_worse: float = Field(0.5, gt=0.0, lt=1.0, description="Success rate of the worse arm.")

@@ -29,8 +29,8 @@ configs.
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import simpy
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,6 +43,26 @@ class ProtocolBase(BaseModel):
     """Base of every ``[protocol]`` kind: frozen, unknown keys rejected."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    agent_kinds: ClassVar[frozenset[str] | None] = None
+    """The agent kinds this protocol can drive (None: any)."""
+
+    def check_groups(self, groups: Sequence[BaseModel]) -> None:
+        """Check, when a scenario is loaded, that the population suits this protocol.
+
+        Raises:
+            ValueError: Naming the group key that does not fit.
+        """
+        if self.agent_kinds is None:
+            return
+        for i, group in enumerate(groups):
+            agent = getattr(group, "agent", None)
+            if agent not in self.agent_kinds:
+                expected = " or ".join(repr(k) for k in sorted(self.agent_kinds))
+                raise ValueError(
+                    f"protocol.kind = {getattr(self, 'kind', '?')!r} needs {expected} agents: "
+                    f"population.groups.{i}.agent = {agent!r}"
+                )
 
 
 class SequentialProtocol(ProtocolBase):

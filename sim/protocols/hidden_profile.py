@@ -52,7 +52,7 @@ Main entry points: :class:`HiddenProfileProtocol`, :func:`hidden_profile`,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
 from pydantic import Field
@@ -72,6 +72,7 @@ class HiddenProfileProtocol(ProtocolBase):
     """``kind = "hidden_profile"``: turns of information sampling, then a group decision."""
 
     kind: Literal["hidden_profile"] = "hidden_profile"
+    agent_kinds: ClassVar[frozenset[str] | None] = frozenset({"informed"})
     turns: int = Field(2, ge=0, description="Discussion turns (0: pre-discussion choices).")
     turn_duration: float = Field(1.0, gt=0.0, description="Simulated time per turn.")
     mention_probability: float = Field(

@@ -63,12 +63,12 @@ Main entry points: :func:`planner_worker`, :class:`PlannerWorkerProtocol`,
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Literal
+from collections.abc import Generator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 import simpy
-from pydantic import Field, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from sim.agents.worker import Handoff, WorkerAgent
 from sim.distributions import Quantity, check_support, sample
@@ -93,6 +93,18 @@ class PlannerWorkerProtocol(ProtocolBase):
     """``kind = "planner_worker"``: hierarchical task decomposition with verification."""
 
     kind: Literal["planner_worker"] = "planner_worker"
+    agent_kinds: ClassVar[frozenset[str] | None] = frozenset({"worker"})
+
+    def check_groups(self, groups: Sequence[BaseModel]) -> None:
+        super().check_groups(groups)
+        roles = {getattr(group, "role", None) for group in groups}
+        if "worker" not in roles:
+            raise ValueError("protocol.kind = 'planner_worker' needs a group with role = 'worker'")
+        if self.verify != "none" and "verifier" not in roles:
+            raise ValueError(
+                f"protocol.verify = {self.verify!r} needs a group with role = 'verifier'"
+            )
+
     depth: int = Field(
         2, ge=0, description="Levels of subtasks below the root task (0: one task, no split)."
     )
