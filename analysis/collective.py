@@ -50,11 +50,14 @@ def reliability_table(frame: pl.DataFrame, bins: int = 10) -> pl.DataFrame:
     )
 
 
-def group_calibration(frame: pl.DataFrame, by: Sequence[str] = (), bins: int = 10) -> pl.DataFrame:
+def group_calibration(
+    frame: pl.DataFrame | pl.LazyFrame, by: Sequence[str] = (), bins: int = 10
+) -> pl.DataFrame:
     """Brier score and ECE of the group's confidence, per parameter point.
 
     Args:
-        frame: Run rows (a sweep's ``runs`` or ``sim episodes`` output).
+        frame: Run rows (a sweep's ``runs``, e.g. from :func:`analysis.load`, or
+            ``sim episodes`` output).
         by: Columns that identify a parameter point (none: all runs together).
         bins: Bins of the ECE.
 
@@ -63,6 +66,8 @@ def group_calibration(frame: pl.DataFrame, by: Sequence[str] = (), bins: int = 1
         ``accuracy`` (share of decided runs right), ``confidence`` (mean), ``brier``,
         ``ece``.
     """
+    if isinstance(frame, pl.LazyFrame):
+        frame = frame.collect()
     keys = list(by)
     groups = frame.partition_by(keys, as_dict=True) if keys else {(): frame}
     rows = []

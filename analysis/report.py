@@ -22,6 +22,7 @@ import plotly.graph_objects as go
 import polars as pl
 import tomli_w
 
+from analysis.collective import group_calibration
 from analysis.figures import label, metric_distribution, metric_vs_parameter, phase_diagram
 from analysis.results import load, load_manifest
 from analysis.stats import CATEGORIES, category_column, summarize
@@ -190,6 +191,25 @@ def summary_table(summary: pl.DataFrame, parameters: Sequence[str]) -> str:
     return _table(header, rows, numeric_from=len(parameters))
 
 
+def calibration_table(runs: pl.DataFrame, parameters: Sequence[str]) -> str | None:
+    """Per-group table of the group's decision: accuracy, mean confidence, Brier score and
+    expected calibration error of ``group_confidence`` (see :mod:`analysis.collective`);
+    None when the runs have no group confidence."""
+    if "group_confidence" not in runs.columns:
+        return None
+    ok = runs.filter(pl.col("status") == "ok")
+    if ok["group_confidence"].drop_nulls().len() == 0:
+        return None
+    table = group_calibration(ok, by=parameters).sort(list(parameters) or "runs")
+    columns = ("runs", "undecided", "accuracy", "confidence", "brier", "ece")
+    header = [*parameters, "runs", "no decision", "group right", "confidence", "Brier", "ECE"]
+    rows = [
+        [*(_cell(row[p]) for p in parameters), *(_cell(row[c]) for c in columns)]
+        for row in table.iter_rows(named=True)
+    ]
+    return _table(header, rows, numeric_from=len(parameters))
+
+
 def _values(values: Sequence[Any]) -> str:
     shown = ", ".join(_cell(v) for v in values[:MAX_LISTED_VALUES])
     if len(values) > MAX_LISTED_VALUES:
@@ -315,6 +335,7 @@ def render(manifest: dict[str, Any], runs: pl.DataFrame) -> str:
         "<p>Mean [95% confidence interval] over successful runs: Wilson score interval "
         "for proportions, t interval for means.</p>",
         f'<div class="scroll">{summary_table(summary, parameters)}</div>',
+        *_calibration_section(runs, parameters),
         "<h2>Resolved scenario</h2>",
         f"<pre>{escape(scenario_toml(scenario))}</pre>",
         "<h2>Provenance</h2>",
@@ -326,6 +347,20 @@ def render(manifest: dict[str, Any], runs: pl.DataFrame) -> str:
         f"<title>Sweep {escape(name)}</title>\n<style>{CSS}</style>\n</head>\n"
         f"<body>\n{body}\n</body>\n</html>\n"
     )
+
+
+def _calibration_section(runs: pl.DataFrame, parameters: Sequence[str]) -> list[str]:
+    table = calibration_table(runs, parameters)
+    if table is None:
+        return []
+    return [
+        "<h2>Group decision and its calibration</h2>",
+        "<p>The group's decision under the institution's aggregation rule: how often it is "
+        "right, how sure the group is (<code>group_confidence</code>), the Brier score of "
+        "that confidence and its expected calibration error (10 equal-width bins). Runs "
+        "in which the rule decided nothing are counted apart.</p>",
+        f'<div class="scroll">{table}</div>',
+    ]
 
 
 def build_report(sweep_dir: str | Path, out: Path | None = None) -> Path:

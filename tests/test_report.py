@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 from plotly.offline import get_plotlyjs
 
+from analysis.collective import group_calibration
 from analysis.report import KEY_METRICS, build_report, choose_figures, scenario_toml
 from analysis.results import ResultsError, load
 from analysis.stats import summarize
@@ -77,6 +78,9 @@ def make_sweep(
                     "first_mover_lock_in": bool(rng.random() < 0.5),
                     "entropy_final": float(rng.uniform(0, 1)),
                     "brier": float(rng.uniform(0, 0.5)),
+                    "group_choice": 0 if accuracy > 0.5 else 1,
+                    "group_correct": accuracy > 0.5,
+                    "group_confidence": max(accuracy, 1 - accuracy),
                     "events": 400,
                     "sim_time": 19.0,
                     "stop_reason": "completed",
@@ -169,6 +173,18 @@ def test_report_tables_the_summary(one_parameter: tuple[Path, str]) -> None:
         assert f"<td>{row[P]:g}</td>" in table
         assert f"{mean:.3f} [{low:.3f}, {high:.3f}]" in table
         assert f'<td class="num">{row["n"]}</td><td class="num">{row["errors"]}</td>' in table
+
+
+def test_report_scores_the_group_confidence(one_parameter: tuple[Path, str]) -> None:
+    sweep, html = one_parameter
+    table = html[html.index("<h2>Group decision and its calibration</h2>") :]
+    runs = load(sweep).filter(pl.col("status") == "ok")
+    expected = group_calibration(runs, by=[P])
+    assert len(expected) == 4
+    for row in expected.iter_rows(named=True):
+        assert f"<td>{row[P]:g}</td>" in table
+        assert f'<td class="num">{row["brier"]:.4g}</td>' in table
+        assert f'<td class="num">{row["ece"]:.4g}</td>' in table
 
 
 def test_report_describes_scenario_axes_and_provenance(one_parameter: tuple[Path, str]) -> None:
