@@ -312,10 +312,6 @@ class Deliberation:
     def _decision(self, agent: SocietyAgent, group: LLMGroup) -> dict[str, Any]:
         k = agent.options
         counts = agent.heard_counts()
-        totals = np.zeros(k)
-        for announcement in agent.heard.values():
-            stated = announcement.confidence
-            totals[announcement.option] += 1.0 / k if stated is None else stated
         decision = {
             "group": group.name or "llm",
             "decision": True,
@@ -326,7 +322,7 @@ class Deliberation:
             "previous_confidence": agent.confidence,
             "heard": [int(c) for c in counts],
             "heard_confidence": [
-                float(totals[i] / counts[i]) if counts[i] else None for i in range(k)
+                None if np.isnan(c) else float(c) for c in agent.heard_confidence()
             ],
             "choice": None,
         }

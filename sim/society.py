@@ -354,7 +354,8 @@ class Society(mesa.Model):
         memory = self.institution.memory
         if memory is None or not memory.write or self._recorded:
             return
-        notebook = Notebook.load(memory.path) if memory.read else Notebook()
+        # The notebook read when the episode began (its reputations are already taken).
+        notebook = self.notebook if self.notebook is not None else Notebook()
         notebook.record(self.choices(), self.world.truth)
         notebook.save(memory.path)
         self._recorded = True

@@ -29,17 +29,17 @@ from typing import Annotated
 from pydantic import Field
 
 from sim.agents.base import Announcement, GroupBase, SocietyAgent
-from sim.agents.bayesian import BayesianAgent, BayesianGroup
+from sim.agents.bayesian import BayesianAgent
 from sim.agents.beta import BetaAgent, BetaGroup
-from sim.agents.confidence import ConfidenceAgent, ConfidenceGroup
-from sim.agents.degroot import DeGrootAgent, DeGrootGroup
+from sim.agents.confidence import ConfidenceAgent
+from sim.agents.degroot import DeGrootAgent
 from sim.agents.dirichlet import DirichletAgent, DirichletGroup
 from sim.agents.informed import InformedAgent, InformedGroup
-from sim.agents.llm import LLMAgent, LLMGroup
-from sim.agents.social import SocialAgent, SocialGroup
-from sim.agents.stubborn import StubbornAgent, StubbornGroup
-from sim.agents.threshold import ThresholdAgent, ThresholdGroup
-from sim.agents.voter import VoterAgent, VoterGroup
+from sim.agents.llm import LLMAgent, LLMGroup, StandinGroup
+from sim.agents.social import SocialAgent
+from sim.agents.stubborn import StubbornAgent
+from sim.agents.threshold import ThresholdAgent
+from sim.agents.voter import VoterAgent
 from sim.agents.worker import WorkerAgent, WorkerGroup
 
 AGENT_KINDS: dict[str, type[SocietyAgent]] = {
@@ -62,18 +62,7 @@ AGENT_KINDS: dict[str, type[SocietyAgent]] = {
 """Agent classes by the ``agent`` name used in scenario files."""
 
 GroupConfig = Annotated[
-    BayesianGroup
-    | SocialGroup
-    | DeGrootGroup
-    | ThresholdGroup
-    | VoterGroup
-    | StubbornGroup
-    | ConfidenceGroup
-    | DirichletGroup
-    | InformedGroup
-    | WorkerGroup
-    | BetaGroup
-    | LLMGroup,
+    StandinGroup | DirichletGroup | InformedGroup | WorkerGroup | BetaGroup | LLMGroup,
     Field(discriminator="agent"),
 ]
 """One ``[[population.groups]]`` entry, tagged by its ``agent`` key."""

@@ -210,6 +210,17 @@ class SocietyAgent(mesa.Agent):
         self.heard.clear()
         self._counts[:] = 0
 
+    def heard_confidence(self) -> np.ndarray:
+        """Mean confidence stated for each option by the neighbours whose latest
+        announcement names it (``1/K`` for an announcement that states none); NaN for an
+        option nobody names."""
+        totals = np.zeros(self.options)
+        for announcement in self.heard.values():
+            stated = announcement.confidence
+            totals[announcement.option] += 1.0 / self.options if stated is None else stated
+        counts = self._counts
+        return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
+
     def heard_counts(self) -> np.ndarray:
         """How many neighbours' latest announcements name each option (do not modify)."""
         return self._counts

@@ -100,12 +100,7 @@ class ConfidenceAgent(SocietyAgent):
     def stated_confidences(self) -> np.ndarray:
         """Mean confidence stated for each option by the neighbours naming it (``1/K``
         for announcements without one, and where nobody names the option)."""
-        totals = np.zeros(self.options)
-        for announcement in self.heard.values():
-            value = announcement.confidence
-            totals[announcement.option] += 1.0 / self.options if value is None else value
-        counts = self.heard_counts()
-        return np.where(counts > 0, totals / np.maximum(counts, 1), 1.0 / self.options)
+        return np.nan_to_num(self.heard_confidence(), nan=1.0 / self.options)
 
     def decide(self) -> bool:
         previous = self.choice

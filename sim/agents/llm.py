@@ -41,16 +41,19 @@ from sim.distributions import Quantity, check_support
 from sim.llm import ChatResult
 from sim.prompts import DEFAULT_SYSTEM, DEFAULT_USER, check_template
 
-StandinConfig = Annotated[
+StandinGroup = (
     BayesianGroup
     | SocialGroup
     | DeGrootGroup
     | ThresholdGroup
     | VoterGroup
     | StubbornGroup
-    | ConfidenceGroup,
-    Field(discriminator="agent"),
-]
+    | ConfidenceGroup
+)
+"""The kinds that can stand in for an ``llm`` group: stylized rules that answer from the
+same evidence and announcements (also members of :data:`sim.agents.GroupConfig`)."""
+
+StandinConfig = Annotated[StandinGroup, Field(discriminator="agent")]
 """A stylized group configuration used as an ``llm`` group's stand-in (its ``share`` and
 the keys every group has are taken from the ``llm`` group)."""
 
