@@ -2,7 +2,7 @@
 
 For each population size, runs ``scenarios/herding_1m.toml`` (the ``network_herding``
 study: Watts–Strogatz with mean degree 10, exponential latencies, losses, asynchronous
-social and Bayesian learners; one unit of simulated time) on the fast
+social and Bayesian learners; half a unit of simulated time) on the fast
 engine and, where it finishes within a minute, on the SimPy engine, each in a fresh
 child process, and prints:
 

@@ -11,7 +11,7 @@ choices draw from the ``numpy.random.Generator`` passed in (numba reproduces num
 generators bit for bit, so a draw made here equals the same draw made in Python).
 
 Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_normalize`,
-:func:`social_log_posterior`, :func:`degroot_average`, :func:`threshold_candidates`,
+:func:`social_score`, :func:`degroot_average`, :func:`threshold_candidates`,
 :func:`action_probabilities`, :func:`update_public_belief`, :func:`cascade_action`,
 :func:`entropy_bits`.
 """
@@ -47,13 +47,23 @@ def signal_log_likelihood(signal: int, accuracy: float, options: int) -> np.ndar
 
 
 @njit(cache=True)
-def log_normalize(log_weights: np.ndarray) -> np.ndarray:
-    """Shift log-weights so that they are log-probabilities (log-sum-exp = 0)."""
+def log_normalize_in_place(log_weights: np.ndarray) -> None:
+    """Shift log-weights, in place, so that they are log-probabilities (log-sum-exp = 0)."""
     top = log_weights.max()
     total = 0.0
     for value in log_weights:
         total += math.exp(value - top)
-    return log_weights - (top + math.log(total))
+    shift = top + math.log(total)
+    for k in range(len(log_weights)):
+        log_weights[k] = log_weights[k] - shift
+
+
+@njit(cache=True)
+def log_normalize(log_weights: np.ndarray) -> np.ndarray:
+    """Shift log-weights so that they are log-probabilities (log-sum-exp = 0)."""
+    out = log_weights.astype(np.float64)
+    log_normalize_in_place(out)
+    return out
 
 
 @njit(cache=True)
@@ -97,13 +107,22 @@ def choose(scores: np.ndarray, first: int, second: int, rng: np.random.Generator
 # ------------------------------------------------------------------------------ rules
 
 
+@njit(cache=True, inline="always")
+def social_score(log_prior: float, own_evidence: float, count: float, weight: float) -> float:
+    """Unnormalised log belief of a ``social`` agent in one option: prior, own signal,
+    and ``weight`` of log-evidence for each neighbour currently announcing the option."""
+    return log_prior + own_evidence + weight * count
+
+
 @njit(cache=True)
 def social_log_posterior(
     log_prior: np.ndarray, own_evidence: np.ndarray, counts: np.ndarray, weight: float
 ) -> np.ndarray:
-    """Unnormalised log belief of a ``social`` agent: prior, own signal, and ``weight`` of
-    log-evidence for each neighbour currently announcing each option."""
-    return log_prior + own_evidence + weight * counts
+    """:func:`social_score` of every option."""
+    out = np.empty(len(log_prior))
+    for k in range(len(out)):
+        out[k] = social_score(log_prior[k], own_evidence[k], counts[k], weight)
+    return out
 
 
 @njit(cache=True)
@@ -197,27 +216,44 @@ def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: int)
 
 
 @njit(cache=True)
-def update_public_belief(
-    log_public: np.ndarray, options: np.ndarray, accuracy: float, tie_rule: int
+def update_public_belief_counts(
+    log_public: np.ndarray, counts: np.ndarray, accuracy: float, tie_rule: int
 ) -> np.ndarray:
-    """Public belief after announcements of ``options`` made at one moment on ``log_public``.
+    """Public belief after ``counts[k]`` announcements of each option ``k``, all made at
+    one moment on ``log_public``.
 
     Announcements made at the same moment were made on the same public belief, so each
     multiplies in its likelihood under that belief. An action no Bayesian agent would take
-    carries no information and is skipped. ``options`` must be sorted (their order does not
-    matter in exact arithmetic; a fixed order makes the rounding the same everywhere).
+    carries no information and is skipped. The log-likelihoods are added one announcement
+    at a time in option order, so the rounding is the same however the announcements
+    arrived.
     """
     likelihood = action_probabilities(log_public, accuracy, tie_rule)
     update = np.zeros(len(log_public))
-    for option in options:
+    for option in range(len(counts)):
         informative = True
         for state in range(len(log_public)):
             if likelihood[state, option] <= 0.0:
                 informative = False
         if informative:
-            for state in range(len(log_public)):
-                update[state] += math.log(likelihood[state, option])
-    return log_normalize(log_public + update)
+            for _ in range(counts[option]):
+                for state in range(len(log_public)):
+                    update[state] += math.log(likelihood[state, option])
+    out = log_public + update
+    log_normalize_in_place(out)
+    return out
+
+
+@njit(cache=True)
+def update_public_belief(
+    log_public: np.ndarray, options: np.ndarray, accuracy: float, tie_rule: int
+) -> np.ndarray:
+    """Public belief after announcements of ``options`` made at one moment on
+    ``log_public`` (see :func:`update_public_belief_counts`)."""
+    counts = np.zeros(len(log_public), dtype=np.int64)
+    for option in options:
+        counts[option] += 1
+    return update_public_belief_counts(log_public, counts, accuracy, tie_rule)
 
 
 @njit(cache=True)

@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 from numba import njit
 
-from sim import rules
+from sim import distributions, rules
 from sim.adjacency import Adjacency
 from sim.agents.bayesian import BayesianGroup
 from sim.agents.degroot import DeGrootGroup
@@ -34,7 +34,7 @@ from sim.agents.stubborn import StubbornGroup
 from sim.channels import ChannelConfig
 from sim.config import ScenarioConfig
 from sim.distributions import Beta, Constant, Exponential, LogNormal, Uniform
-from sim.fast import loop
+from sim.fast import calendar, loop
 from sim.metrics import summary_row
 from sim.network import run_network
 from sim.population import draw_members
@@ -129,6 +129,21 @@ def _initial_beliefs(own: np.ndarray, log_prior: np.ndarray, group: np.ndarray) 
     return out
 
 
+def _bucket_width(config: ScenarioConfig) -> float:
+    """A first bucket width for the event queue: a window of buckets spanning eight
+    typical latencies (or protocol intervals), so that the opening burst of messages
+    mostly lands inside it. Only speed depends on it; the queue refits it to the
+    events it holds whenever its window is used up."""
+    means = [distributions.mean(channel.latency) for channel in config.group_channels()]
+    protocol = config.protocol
+    spread = max([*means, getattr(protocol, "interval", 0.0), 0.0])
+    if isinstance(protocol, RoundsProtocol):
+        spread = max(spread, protocol.round_duration)
+    if not spread > 0.0 or not math.isfinite(spread):
+        spread = 1.0
+    return 8.0 * spread / calendar.BUCKETS
+
+
 def _grown(array: np.ndarray, size: int) -> np.ndarray:
     out = np.empty((size, *array.shape[1:]), dtype=array.dtype)
     out[: len(array)] = array
@@ -187,22 +202,18 @@ class FastRun:
         self._net = self._network(adjacency)
         self._agents = self._population(config, population, signals, accuracy_of)
         kinds: set[str] = {g.agent for g in groups}
-        m_in = len(self._net.senders)
-        self._inbox = loop.Inbox(
-            heard_time=np.full(m_in, -1.0),
-            heard_option=np.zeros(m_in, dtype=np.int32),
-            heard_ann=np.full(m_in if "degroot" in kinds else 0, -1, dtype=np.int64),
-            first_time=np.full(m_in if "bayesian" in kinds else 0, -1.0),
-            first_option=np.zeros(m_in if "bayesian" in kinds else 0, dtype=np.int32),
-        )
+        self._arcs = np.zeros(len(self._net.senders), dtype=loop.INARC)
+        self._arcs["heard_time"] = -1.0
+        self._arcs["first_time"] = -1.0
+        self._arcs["heard_ann"] = -1
         self._channels = self._channel_state(config, adjacency)
         out_degree = np.diff(adjacency.indptr)
         self._fan_total = int(adjacency.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0
         queues = bool(np.any(self._channels.queue))
         self._buffers = self._initial_buffers(n, kinds, queues)
+        self._queue = calendar.new(self._fan_total + n, _bucket_width(config))
         self._counters = np.zeros(loop.N_COUNTERS, dtype=np.int64)
-        self._counters[loop.C_SEQ] = 1
         self._counters[loop.C_FIRST_OPTION] = -1
         self._counters[loop.C_WAIT_AGENT] = -1
         self._counters[loop.C_ONSET] = -1
@@ -219,9 +230,7 @@ class FastRun:
             self._order = self._rngs[1].permutation(n).astype(np.int64)
         else:
             self._order = np.arange(n, dtype=np.int64)
-        b = self._buffers
-        b.heap_time[0], b.heap_seq[0], b.heap_ref[0] = 0.0, 0, loop.INIT
-        self._counters[loop.C_HEAP] = 1
+        loop.schedule_step(self._queue, 0.0, loop.INIT)
         self.build_seconds = time.perf_counter() - started
         self._wall = 0.0  # like the SimPy engine's, the time spent running events
 
@@ -259,6 +268,8 @@ class FastRun:
             observer=kind == loop.SEQUENTIAL,
             observer_accuracy=observer_accuracy,
             observer_tie=rules.TIE_RULES[observer_tie],
+            bayesians=any(g.agent == "bayesian" for g in config.population.groups),
+            degroots=any(g.agent == "degroot" for g in config.population.groups),
         )
 
     @staticmethod
@@ -314,35 +325,40 @@ class FastRun:
                 assumed[members] = group.assumed_accuracy
             if isinstance(group, StubbornGroup) and group.option != "signal":
                 held[members] = int(group.option)
-        own = _own_evidence(signals.astype(np.int64), accuracy_of, options)
-        needs_public = self._cfg.observer or loop.BAYESIAN in kind_of_group
+        bayesian = loop.BAYESIAN in kind_of_group
+        state = np.zeros(n, dtype=loop.AGENT)
+        state["kind"] = kind
+        state["tie"] = tie
+        state["group"] = group_of
+        state["signal"] = signals
+        state["choice"] = -1
+        state["held"] = held
+        state["weight"] = column("weight", 0.0)
+        state["threshold"] = column("threshold", 0.5)
+        state["self_weight"] = column("self_weight", 0.5)
+        state["tolerance"] = tolerance
+        state["assumed"] = assumed
+        opinion = np.zeros((n, 3, options))
+        opinion[:, loop.OWN] = _own_evidence(signals.astype(np.int64), accuracy_of, options)
+        opinion[:, loop.BELIEF] = _initial_beliefs(opinion[:, loop.OWN], log_prior, group_of)
+        needs_public = self._cfg.observer or bayesian
         public = np.zeros((n + 1 if needs_public else 0, options))
         if needs_public:
-            # The cascade observer's tree starts from the prior of agent 0 (Society does).
+            # Before any announcement: the prior. The cascade observer's tree (row n)
+            # starts from the prior of agent 0 (Society does).
+            for g in range(len(groups)):
+                public[:n][group_of == g] = rules.log_normalize(log_prior[g])
             public[n] = rules.log_normalize(log_prior[group_of[0]])
-        degroot = loop.DEGROOT in kind_of_group
         return loop.Agents(
-            kind=kind,
-            group=group_of,
-            signal=signals.astype(np.int64),
-            own=own,
+            state=state,
+            opinion=opinion,
             log_prior=log_prior,
-            weight=column("weight", 0.0),
-            threshold=column("threshold", 0.5),
-            self_weight=column("self_weight", 0.5),
-            tolerance=tolerance,
-            held=held,
-            tie=tie,
-            assumed=assumed,
-            choice=np.full(n, -1, dtype=np.int64),
-            belief=_initial_beliefs(own, log_prior, group_of),
-            counts=np.zeros((n, options), dtype=np.int64),
             public=public,
-            dirty=np.ones(n, dtype=np.bool_),
-            announced=np.zeros((n if degroot else 0, options)),
-            has_announced=np.zeros(n, dtype=np.bool_),
-            spoke=np.zeros(n, dtype=np.bool_),
-            pending=np.zeros(n, dtype=np.int64),
+            group_base=np.zeros((n if bayesian else 0, options)),
+            group_counts=np.zeros((n if bayesian else 0, options), dtype=np.int64),
+            group_time=np.full(n if bayesian else 0, -1.0),
+            announced=np.zeros((n if loop.DEGROOT in kind_of_group else 0, options)),
+            scores=np.zeros(options),
         )
 
     @staticmethod
@@ -365,27 +381,13 @@ class FastRun:
 
     def _initial_buffers(self, n: int, kinds: set[str], queues: bool) -> loop.Buffers:
         messages = self._fan_total + self._fan_max + 16
-        segments = n + self._fan_max + 16
         return loop.Buffers(
-            heap_time=np.empty(segments),
-            heap_seq=np.empty(segments, dtype=np.int64),
-            heap_ref=np.empty(segments, dtype=np.int64),
-            seg_ann=np.empty(segments, dtype=np.int64),
-            seg_pos=np.empty(segments, dtype=np.int64),
-            seg_end=np.empty(segments, dtype=np.int64),
-            seg_base=np.empty(segments, dtype=np.int64),
-            msg_off=np.empty(messages, dtype=np.int32),
-            msg_recv=np.empty(messages, dtype=np.int32),
-            msg_in=np.empty(messages, dtype=np.int64),
-            msg_time=np.empty(messages),
-            ann_sender=np.empty(n + 16, dtype=np.int32),
             ann_option=np.empty(n + 16, dtype=np.int32),
             ann_time=np.empty(n + 16),
             ann_slot=np.empty(n + 16, dtype=np.int64),
             pool=np.empty((n + 16 if "degroot" in kinds else 0, self.options)),
             wait_next=np.empty(messages if queues else 0, dtype=np.int64),
             wait_ann=np.empty(messages if queues else 0, dtype=np.int64),
-            wait_off=np.empty(messages if queues else 0, dtype=np.int64),
             wait_latency=np.empty(messages if queues else 0),
             rows=np.empty((64, self.options + 4)),
             scratch=np.empty(max(self._fan_max, 1)),
@@ -406,23 +408,25 @@ class FastRun:
                 array = getattr(b, name)
                 changes[name] = _grown(array, max(2 * len(array), len(array) + extra))
 
-        if need & 1:
-            grow("heap_time", "heap_seq", "heap_ref")
-        if need & 2:
-            grow("seg_ann", "seg_pos", "seg_end", "seg_base")
-        if need & 4:
-            grow("msg_off", "msg_recv", "msg_in", "msg_time")
-        if need & 8:
-            grow("ann_sender", "ann_option", "ann_time", "ann_slot")
-        if need & 16:
+        if need & loop.NEED_QUEUE:
+            self._queue = calendar.grow(self._queue)
+        if need & loop.NEED_ANNS:
+            grow("ann_option", "ann_time", "ann_slot")
+        if need & loop.NEED_POOL:
             grow("pool")
-        if need & 32:
-            grow("wait_next", "wait_ann", "wait_off", "wait_latency")
-        if need & 64:
-            gap = float(b.heap_time[0]) - float(self._floats[loop.F_NEXT_SAMPLE])
+        if need & loop.NEED_WAITING:
+            grow("wait_next", "wait_ann", "wait_latency")
+        if need & loop.NEED_ROWS:
+            gap = self._next_time() - float(self._floats[loop.F_NEXT_SAMPLE])
             rows = int(max(gap, 0.0) / self._cfg.record_interval) + 8
             changes["rows"] = _grown(b.rows, max(2 * len(b.rows), len(b.rows) + rows))
         self._buffers = b._replace(**changes)
+
+    def _next_time(self) -> float:
+        where = calendar.peek(self._queue)
+        if where in (calendar.SORTED, calendar.SIDE):
+            return float(calendar.head(self._queue, where)[0])
+        return float(self._floats[loop.F_NOW])
 
     def run(self, progress: Progress | None = None, chunk: int = 2_000_000) -> RunResult:
         """Run to the end and return the result.
@@ -440,9 +444,10 @@ class FastRun:
                 self._cfg,
                 self._net,
                 self._agents,
-                self._inbox,
+                self._arcs,
                 self._channels,
                 self._buffers,
+                self._queue,
                 c,
                 self._floats,
                 self._record_counts,
@@ -467,9 +472,7 @@ class FastRun:
             self._buffers = self._buffers._replace(
                 rows=_grown(self._buffers.rows, int(c[loop.C_ROWS]) + rows)
             )
-        loop.finish_rows(
-            self._cfg, self._agents, self._buffers, c, self._floats, self._record_counts
-        )
+        loop.finish_rows(self._cfg, self._buffers, c, self._floats, self._record_counts)
         self._wall += time.perf_counter() - started
         return self.result()
 
@@ -478,12 +481,12 @@ class FastRun:
     @property
     def beliefs(self) -> np.ndarray:
         """Every agent's current belief, shape ``(n, K)`` (do not modify)."""
-        return self._agents.belief
+        return self._agents.opinion[:, loop.BELIEF]
 
     @property
     def choices(self) -> np.ndarray:
-        """Every agent's current choice (``-1``: none yet; do not modify)."""
-        return self._agents.choice
+        """Every agent's current choice (``-1``: none yet)."""
+        return self._agents.state["choice"].astype(np.int64)
 
     @property
     def events(self) -> int:
@@ -504,8 +507,8 @@ class FastRun:
         return summary_row(
             scenario=self.config.name,
             seed=self.seed,
-            choices=self._agents.choice,
-            beliefs=self._agents.belief,
+            choices=self.choices,
+            beliefs=np.ascontiguousarray(self.beliefs),
             truth=self.truth,
             consensus_time=float(f[loop.F_CONSENSUS_SINCE]) if c[loop.C_CONSENSUS] else None,
             cascade_action=cascade,
