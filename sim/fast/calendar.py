@@ -21,8 +21,8 @@ All storage is preallocated; :func:`room` says whether the queue can absorb a nu
 new events, :func:`peek` whether the next bucket fits, and :func:`grow` (in Python)
 makes the room they ask for.
 
-Main entry points: :func:`new`, :func:`schedule`, :func:`peek`, :func:`head`,
-:func:`take`, :func:`room`, :func:`grow`.
+Main entry points: :func:`new`, :func:`schedule`, :func:`peek`, :func:`take`,
+:func:`room`, :func:`grow`.
 """
 
 from __future__ import annotations
@@ -341,28 +341,28 @@ def _rebuild(q: Calendar) -> None:
 
 
 @njit(cache=True, inline="always")
-def peek(q: Calendar) -> int:
-    """Bring the earliest event forward; say where it is (:data:`SORTED` or
-    :data:`SIDE`), that the queue is :data:`EMPTY`, or that it is :data:`SHORT` of room
-    to do so (nothing changed; :func:`grow` makes the room)."""
+def peek(q: Calendar) -> tuple[int, float, int]:
+    """Bring the earliest event forward and say where it is (:data:`SORTED` or
+    :data:`SIDE`; with its time and ``ref``), that the queue is :data:`EMPTY`, or that
+    it is :data:`SHORT` of room to bring it forward (nothing changed; :func:`grow`
+    makes the room)."""
     state = q.state
     while True:
         pos = state[Q_POS]
         if pos < state[Q_LEN]:
-            if state[Q_SIDE] > 0 and _before(
-                q.side[0].time, q.side[0].seq, q.current[pos].time, q.current[pos].seq
-            ):
-                return SIDE
-            return SORTED
+            e = q.current[pos]
+            if state[Q_SIDE] > 0 and _before(q.side[0].time, q.side[0].seq, e.time, e.seq):
+                return SIDE, q.side[0].time, q.side[0].ref
+            return SORTED, e.time, e.ref
         if state[Q_SIDE] > 0:
-            return SIDE
+            return SIDE, q.side[0].time, q.side[0].ref
         if state[Q_WINDOW] == 0:
             if q.buckets[OVERFLOW, COUNT] == 0:
-                return EMPTY
+                return EMPTY, 0.0, 0
             # Refiling takes at most one new block per bucket before it frees any.
             if state[Q_FREE_N] < BUCKETS + 2:
                 state[Q_NEED_BLOCKS] = BUCKETS + 2
-                return SHORT
+                return SHORT, 0.0, 0
             _rebuild(q)
             continue
         index = state[Q_CUR] + 1
@@ -371,15 +371,8 @@ def peek(q: Calendar) -> int:
         count = q.buckets[index & (BUCKETS - 1), COUNT]
         if count > len(q.current):
             state[Q_NEED_CURRENT] = count
-            return SHORT
+            return SHORT, 0.0, 0
         _load(q, index)
-
-
-@njit(cache=True, inline="always")
-def head(q: Calendar, where: int) -> tuple[float, int]:
-    """Time and reference of the event :func:`peek` found at ``where``."""
-    e = q.current[q.state[Q_POS]] if where == SORTED else q.side[0]
-    return e.time, e.ref
 
 
 @njit(cache=True, inline="always")

@@ -423,9 +423,9 @@ class FastRun:
         self._buffers = b._replace(**changes)
 
     def _next_time(self) -> float:
-        where = calendar.peek(self._queue)
+        where, time, _ = calendar.peek(self._queue)
         if where in (calendar.SORTED, calendar.SIDE):
-            return float(calendar.head(self._queue, where)[0])
+            return float(time)
         return float(self._floats[loop.F_NOW])
 
     def run(self, progress: Progress | None = None, chunk: int = 2_000_000) -> RunResult:

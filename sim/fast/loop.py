@@ -708,40 +708,6 @@ def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, order, rng, prng
 
 
 @njit(cache=True, inline="always")
-def _delivery(cfg, net, a, arcs, ch, b, q, c, f, rc, ann, v, p, outarc, option, sent, rng, arng):
-    """Deliver a message: announcement ``ann`` to ``v`` on in-arc ``p``."""
-    c[C_DELIVERED] += 1
-    if outarc >= 0:  # a capacity-limited channel: its slot is free again
-        w = ch.queue_head[outarc]
-        if w >= 0:
-            # The freed slot goes straight to the oldest waiting message.
-            ch.queue_head[outarc] = b.wait_next[w]
-            if b.wait_next[w] < 0:
-                ch.queue_tail[outarc] = -1
-            waiting = b.wait_ann[w]
-            calendar.schedule(
-                q,
-                f[F_NOW] + b.wait_latency[w],
-                waiting,
-                v,
-                p,
-                outarc,
-                b.ann_option[waiting],
-                b.ann_time[waiting],
-            )
-        else:
-            ch.in_transit[outarc] -= 1
-    if _receive(cfg, a, arcs, v, p, ann, option, sent) and cfg.wake_on_message:
-        _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
-    if cfg.protocol == SEQUENTIAL:
-        r = a.state[v]
-        r.pending -= 1
-        if r.pending == 0 and c[C_WAIT_AGENT] == v:
-            c[C_WAIT_AGENT] = -1
-            schedule_step(q, f[F_NOW], DRAINED)
-
-
-@njit(cache=True, inline="always")
 def _stop_due(cfg: Config, c: np.ndarray, f: np.ndarray) -> None:
     """``Society._stop_due`` after an event."""
     if f[F_NOW] != f[F_INSTANT]:
@@ -755,12 +721,14 @@ def _stop_due(cfg: Config, c: np.ndarray, f: np.ndarray) -> None:
         c[C_STOP] = STALLED
 
 
+ROOM_BATCH = 64
+"""Deliveries and wake-ups that one check of the buffers covers (their worst case)."""
+
+
 @njit(cache=True, inline="always")
-def _room(cfg: Config, b: Buffers, q: Calendar, c, f, bulk: bool, fan: int, time) -> bool:
-    """Whether every buffer can take the worst case of the next event; if not, record
-    in ``c[C_NEED]`` which one is short and return False."""
-    messages = fan + 2 if bulk else fan + 3
-    agents = cfg.n if bulk else 1
+def _room(cfg: Config, b: Buffers, q: Calendar, c, messages: int, agents: int) -> bool:
+    """Whether the queue and the buffers can take ``messages`` more messages and
+    ``agents`` more announcements; if not, record in ``c[C_NEED]`` which are short."""
     need = 0
     if not calendar.room(q, messages):
         need |= NEED_QUEUE
@@ -771,13 +739,20 @@ def _room(cfg: Config, b: Buffers, q: Calendar, c, f, bulk: bool, fan: int, time
         need |= NEED_POOL
     if len(b.wait_next) > 0 and c[C_WAITING] + messages > len(b.wait_next):
         need |= NEED_WAITING
-    rows = 2
-    if time >= f[F_NEXT_SAMPLE]:
-        rows += int((time - f[F_NEXT_SAMPLE]) / cfg.record_interval) + 2
-    if c[C_ROWS] + rows > len(b.rows):
-        need |= NEED_ROWS
     c[C_NEED] = need
     return need == 0
+
+
+@njit(cache=True, inline="always")
+def _room_rows(cfg: Config, rows: np.ndarray, c, f, time: float) -> bool:
+    """Whether the time series can take the rows an event at ``time`` may write."""
+    needed = 2
+    if time >= f[F_NEXT_SAMPLE]:
+        needed += int((time - f[F_NEXT_SAMPLE]) / cfg.record_interval) + 2
+    if c[C_ROWS] + needed > len(rows):
+        c[C_NEED] = NEED_ROWS
+        return False
+    return True
 
 
 @njit(cache=True)
@@ -820,15 +795,15 @@ def run_loop(
         which buffers) or :data:`CHUNK`.
     """
     processed = 0
+    covered = 0  # deliveries and wake-ups the last check of the buffers covers
     while c[C_STOP] == RUNNING:
-        where = calendar.peek(q)
+        where, time, ref = calendar.peek(q)
         if where == calendar.EMPTY:
             c[C_STOP] = COMPLETED
             break
         if where == calendar.SHORT:
             c[C_NEED] = NEED_QUEUE
             return NEED_SPACE
-        time, ref = calendar.head(q, where)
         if time > cfg.max_time:
             if cfg.max_time > f[F_NOW]:
                 f[F_NOW] = cfg.max_time
@@ -836,36 +811,57 @@ def run_loop(
             break
         if processed >= chunk:
             return CHUNK
-        # Protocol steps may make every agent act; a delivery or a wake-up makes one act.
-        bulk = ref < 0 and ref != WAKE and ref != END
-        if not _room(cfg, b, q, c, f, bulk, fan_total if bulk else fan_max, time):
+        # Protocol steps may make every agent act; a delivery or a wake-up makes one
+        # act, and is covered by a check made for a batch of them.
+        if ref < 0 and ref != WAKE and ref != END:
+            if not _room(cfg, b, q, c, fan_total + 2, cfg.n):
+                return NEED_SPACE
+            covered = 0
+        elif covered == 0:
+            if not _room(cfg, b, q, c, ROOM_BATCH * (fan_max + 3), ROOM_BATCH):
+                return NEED_SPACE
+            covered = ROOM_BATCH - 1
+        else:
+            covered -= 1
+        if not _room_rows(cfg, b.rows, c, f, time):
             return NEED_SPACE
-        time, ref, receiver, inarc, outarc, option, sent = calendar.take(q, where)
+        time, ref, v, p, outarc, option, sent = calendar.take(q, where)
         f[F_NOW] = time
         c[C_EVENTS] += 1
         processed += 1
-        if ref >= 0:
-            _delivery(
-                cfg,
-                net,
-                a,
-                arcs,
-                ch,
-                b,
-                q,
-                c,
-                f,
-                rc,
-                ref,
-                receiver,
-                inarc,
-                outarc,
-                option,
-                sent,
-                rng,
-                arng,
-            )
-        else:
+        if ref < 0:
             _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, order, rng, prng, arng)
+            _stop_due(cfg, c, f)
+            continue
+        # A delivery: announcement `ref` to `v` on in-arc `p`.
+        c[C_DELIVERED] += 1
+        if outarc >= 0:  # a capacity-limited channel: its slot is free again
+            w = ch.queue_head[outarc]
+            if w >= 0:
+                # The freed slot goes straight to the oldest waiting message.
+                ch.queue_head[outarc] = b.wait_next[w]
+                if b.wait_next[w] < 0:
+                    ch.queue_tail[outarc] = -1
+                waiting = b.wait_ann[w]
+                calendar.schedule(
+                    q,
+                    time + b.wait_latency[w],
+                    waiting,
+                    v,
+                    p,
+                    outarc,
+                    b.ann_option[waiting],
+                    b.ann_time[waiting],
+                )
+            else:
+                ch.in_transit[outarc] -= 1
+        if _receive(cfg, a, arcs, v, p, ref, option, sent) and cfg.wake_on_message:
+            _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
+        if cfg.protocol == SEQUENTIAL:
+            r = a.state[v]
+            r.pending -= 1
+            if r.pending == 0 and c[C_WAIT_AGENT] == v:
+                c[C_WAIT_AGENT] = -1
+                schedule_step(q, time, DRAINED)
         _stop_due(cfg, c, f)
     return DONE
