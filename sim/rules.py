@@ -236,7 +236,7 @@ def update_public_belief_counts(
             if likelihood[state, option] <= 0.0:
                 informative = False
         if informative:
-            for _ in range(counts[option]):
+            for _ in range(int(counts[option])):
                 for state in range(len(log_public)):
                     update[state] += math.log(likelihood[state, option])
     out = log_public + update

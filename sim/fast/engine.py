@@ -210,7 +210,7 @@ class FastRun:
         out_degree = np.diff(adjacency.indptr)
         self._fan_total = int(adjacency.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0
-        queues = bool(np.any(self._channels.queue))
+        queues = bool(np.any(self._channels.settings["queue"]))
         self._buffers = self._initial_buffers(n, kinds, queues)
         self._queue = calendar.new(self._fan_total + n, _bucket_width(config))
         self._counters = np.zeros(loop.N_COUNTERS, dtype=np.int64)
@@ -325,7 +325,6 @@ class FastRun:
                 assumed[members] = group.assumed_accuracy
             if isinstance(group, StubbornGroup) and group.option != "signal":
                 held[members] = int(group.option)
-        bayesian = loop.BAYESIAN in kind_of_group
         state = np.zeros(n, dtype=loop.AGENT)
         state["kind"] = kind
         state["tie"] = tie
@@ -338,27 +337,18 @@ class FastRun:
         state["self_weight"] = column("self_weight", 0.5)
         state["tolerance"] = tolerance
         state["assumed"] = assumed
-        opinion = np.zeros((n, 3, options))
-        opinion[:, loop.OWN] = _own_evidence(signals.astype(np.int64), accuracy_of, options)
-        opinion[:, loop.BELIEF] = _initial_beliefs(opinion[:, loop.OWN], log_prior, group_of)
-        needs_public = self._cfg.observer or bayesian
-        public = np.zeros((n + 1 if needs_public else 0, options))
-        if needs_public:
-            # Before any announcement: the prior. The cascade observer's tree (row n)
-            # starts from the prior of agent 0 (Society does).
-            for g in range(len(groups)):
-                public[:n][group_of == g] = rules.log_normalize(log_prior[g])
-            public[n] = rules.log_normalize(log_prior[group_of[0]])
+        state["group_time"] = -1.0
+        # Row n is the society's own: the cascade observer's public belief.
+        opinion = np.zeros((n + 1, loop.PLANES, options))
+        opinion[:n, loop.OWN] = _own_evidence(signals.astype(np.int64), accuracy_of, options)
+        opinion[:n, loop.BELIEF] = _initial_beliefs(opinion[:n, loop.OWN], log_prior, group_of)
+        # Before any announcement the public belief is the prior. The cascade observer's
+        # starts from the prior of agent 0 (Society does).
+        for g in range(len(groups)):
+            opinion[:n, loop.PUBLIC][group_of == g] = rules.log_normalize(log_prior[g])
+        opinion[n, loop.PUBLIC] = rules.log_normalize(log_prior[group_of[0]])
         return loop.Agents(
-            state=state,
-            opinion=opinion,
-            log_prior=log_prior,
-            public=public,
-            group_base=np.zeros((n if bayesian else 0, options)),
-            group_counts=np.zeros((n if bayesian else 0, options), dtype=np.int64),
-            group_time=np.full(n if bayesian else 0, -1.0),
-            announced=np.zeros((n if loop.DEGROOT in kind_of_group else 0, options)),
-            scores=np.zeros(options),
+            state=state, opinion=opinion, log_prior=log_prior, scores=np.zeros(options)
         )
 
     @staticmethod
@@ -367,31 +357,25 @@ class FastRun:
         latencies = [_latency(c) for c in configs]
         capacity = np.array([c.capacity or 0 for c in configs], dtype=np.int64)
         arcs = adjacency.n_arcs if capacity.any() else 0
-        return loop.Channels(
-            latency_kind=np.array([k for k, _, _ in latencies], dtype=np.int64),
-            latency_a=np.array([a for _, a, _ in latencies]),
-            latency_b=np.array([b for _, _, b in latencies]),
-            drop=np.array([c.drop for c in configs]),
-            capacity=capacity,
-            queue=np.array([c.overflow == "queue" for c in configs], dtype=np.bool_),
-            in_transit=np.zeros(arcs, dtype=np.int64),
-            queue_head=np.full(arcs, -1, dtype=np.int64),
-            queue_tail=np.full(arcs, -1, dtype=np.int64),
-        )
+        settings = np.zeros(len(configs), dtype=loop.CHANNEL)
+        settings["latency"] = [k for k, _, _ in latencies]
+        settings["a"] = [a for _, a, _ in latencies]
+        settings["b"] = [b for _, _, b in latencies]
+        settings["drop"] = [c.drop for c in configs]
+        settings["capacity"] = capacity
+        settings["queue"] = [c.overflow == "queue" for c in configs]
+        queued = np.zeros(arcs, dtype=loop.QUEUED)
+        queued["head"] = queued["tail"] = -1
+        return loop.Channels(settings=settings, arcs=queued)
 
     def _initial_buffers(self, n: int, kinds: set[str], queues: bool) -> loop.Buffers:
         messages = self._fan_total + self._fan_max + 16
         return loop.Buffers(
-            ann_option=np.empty(n + 16, dtype=np.int32),
-            ann_time=np.empty(n + 16),
-            ann_slot=np.empty(n + 16, dtype=np.int64),
+            anns=np.empty(n + 16, dtype=loop.ANNOUNCEMENT),
             pool=np.empty((n + 16 if "degroot" in kinds else 0, self.options)),
-            wait_next=np.empty(messages if queues else 0, dtype=np.int64),
-            wait_ann=np.empty(messages if queues else 0, dtype=np.int64),
-            wait_latency=np.empty(messages if queues else 0),
+            waiting=np.empty(messages if queues else 0, dtype=loop.WAITING),
             rows=np.empty((64, self.options + 4)),
-            scratch=np.empty(max(self._fan_max, 1)),
-            scratch_drop=np.empty(max(self._fan_max, 1)),
+            scratch=np.empty((2, max(self._fan_max, 1))),
         )
 
     # -- running ------------------------------------------------------------------------
@@ -411,11 +395,11 @@ class FastRun:
         if need & loop.NEED_QUEUE:
             self._queue = calendar.grow(self._queue)
         if need & loop.NEED_ANNS:
-            grow("ann_option", "ann_time", "ann_slot")
+            grow("anns")
         if need & loop.NEED_POOL:
             grow("pool")
         if need & loop.NEED_WAITING:
-            grow("wait_next", "wait_ann", "wait_latency")
+            grow("waiting")
         if need & loop.NEED_ROWS:
             gap = self._next_time() - float(self._floats[loop.F_NEXT_SAMPLE])
             rows = int(max(gap, 0.0) / self._cfg.record_interval) + 8
@@ -481,7 +465,7 @@ class FastRun:
     @property
     def beliefs(self) -> np.ndarray:
         """Every agent's current belief, shape ``(n, K)`` (do not modify)."""
-        return self._agents.opinion[:, loop.BELIEF]
+        return self._agents.opinion[: self.n, loop.BELIEF]
 
     @property
     def choices(self) -> np.ndarray:
@@ -499,7 +483,7 @@ class FastRun:
         cascade: int | Literal["undefined"] | None = "undefined"
         if cfg.observer:
             action = rules.cascade_action(
-                self._agents.public[self.n], cfg.observer_accuracy, cfg.observer_tie
+                self._agents.opinion[self.n, loop.PUBLIC], cfg.observer_accuracy, cfg.observer_tie
             )
             cascade = None if action < 0 else int(action)
         first = int(c[loop.C_FIRST_OPTION])

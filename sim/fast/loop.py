@@ -66,8 +66,12 @@ STOP_REASONS = (None, "completed", "max_time", "consensus", "max_events", "stall
 DONE, NEED_SPACE, CHUNK = 0, 1, 2
 # Sequential protocol: where its process is suspended.
 AT_TURN, AFTER_TIMEOUT, AFTER_DRAINED = 0, 1, 2
-# Planes of Agents.opinion.
-OWN, HEARD, BELIEF = 0, 1, 2
+# Planes of Agents.opinion: own log-likelihood, neighbours announcing each option,
+# belief; Bayesian public log belief (row n: the cascade observer's), the public belief
+# before the latest group of first announcements and the options in that group;
+# DeGroot: the belief last announced.
+OWN, HEARD, BELIEF, PUBLIC, BASE, COUNTS, ANNOUNCED = range(7)
+PLANES = 7
 # Bits of c[C_NEED]: which buffer is short.
 NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
 
@@ -118,10 +122,37 @@ AGENT = np.dtype(
         ("self_weight", np.float64),
         ("tolerance", np.float64),
         ("assumed", np.float64),  # accuracy a Bayesian attributes to others
+        ("group_time", np.float64),  # Bayesian: sent time of the latest group (-1: none)
     ],
     align=True,
 )
 """An agent's parameters and scalar state."""
+
+ANNOUNCEMENT = np.dtype(
+    [("time", np.float64), ("slot", np.int64), ("option", np.int32)], align=True
+)
+"""An announcement: when, which option, and (DeGroot) the row of the belief it carries
+in :attr:`Buffers.pool` (-1: none)."""
+
+WAITING = np.dtype([("latency", np.float64), ("next", np.int64), ("ann", np.int64)], align=True)
+"""A message waiting for a slot on a capacity-limited channel (``next``: the message
+behind it, -1: none)."""
+
+CHANNEL = np.dtype(
+    [
+        ("latency", np.int64),  # latency distribution code
+        ("a", np.float64),  # its parameters
+        ("b", np.float64),
+        ("drop", np.float64),
+        ("capacity", np.int64),  # 0: unlimited
+        ("queue", np.bool_),  # overflow = "queue"
+    ],
+    align=True,
+)
+"""Channel settings of one sender group."""
+
+QUEUED = np.dtype([("in_transit", np.int64), ("head", np.int64), ("tail", np.int64)])
+"""A capacity-limited arc: messages in transit and its queue of waiting messages."""
 
 INARC = np.dtype(
     [
@@ -177,43 +208,26 @@ class Agents(NamedTuple):
     """Every agent's parameters and state (rows are agents)."""
 
     state: np.ndarray  # AGENT records
-    opinion: np.ndarray  # (n, 3, K): OWN log-likelihood, HEARD count, BELIEF, per option
+    opinion: np.ndarray  # (n + 1, PLANES, K): per agent and option, the planes below
     log_prior: np.ndarray  # (n_groups, K)
-    public: np.ndarray  # (n + 1, K) Bayesian public log belief; row n: cascade observer
-    group_base: np.ndarray  # (n, K) Bayesian: public belief before the latest group
-    group_counts: np.ndarray  # (n, K) Bayesian: options in the latest group
-    group_time: np.ndarray  # (n,) Bayesian: sent time of the latest group (-1: none)
-    announced: np.ndarray  # (n, K) DeGroot: belief last announced
     scores: np.ndarray  # (K,) scratch
 
 
 class Channels(NamedTuple):
-    """Channel settings per sender group and per out-arc state."""
+    """Channel settings per sender group and the state of capacity-limited arcs."""
 
-    latency_kind: np.ndarray
-    latency_a: np.ndarray
-    latency_b: np.ndarray
-    drop: np.ndarray
-    capacity: np.ndarray  # 0: unlimited
-    queue: np.ndarray  # overflow = "queue"
-    in_transit: np.ndarray  # per out-arc (only with capacities)
-    queue_head: np.ndarray
-    queue_tail: np.ndarray
+    settings: np.ndarray  # CHANNEL record per group
+    arcs: np.ndarray  # QUEUED record per out-arc (only with capacities)
 
 
 class Buffers(NamedTuple):
     """Growable storage besides the queue; the caller reallocates it when asked."""
 
-    ann_option: np.ndarray
-    ann_time: np.ndarray
-    ann_slot: np.ndarray  # DeGroot: row of `pool` with the announced belief (-1: none)
-    pool: np.ndarray  # (slots, K) beliefs carried by announcements
-    wait_next: np.ndarray  # messages waiting for a capacity-limited channel
-    wait_ann: np.ndarray
-    wait_latency: np.ndarray
+    anns: np.ndarray  # ANNOUNCEMENT records
+    pool: np.ndarray  # (slots, K) beliefs carried by DeGroot announcements
+    waiting: np.ndarray  # WAITING records: messages queued for a busy channel
     rows: np.ndarray  # (rows, K + 4) time series
-    scratch: np.ndarray  # latencies of one broadcast
-    scratch_drop: np.ndarray
+    scratch: np.ndarray  # (2, largest out-degree): latencies and loss draws of a broadcast
 
 
 # -------------------------------------------------------------------------- recorder
@@ -314,7 +328,7 @@ def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, v: int) -> None
     r = a.state[v]
     belief = rules.log_normalize(a.log_prior[r.group])
     base = belief
-    counts = np.zeros(a.public.shape[1], dtype=np.int64)
+    counts = np.zeros(len(a.scores), dtype=np.int64)
     last = -1.0
     start = 0
     while start < count:
@@ -328,10 +342,10 @@ def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, v: int) -> None
         belief = rules.update_public_belief_counts(base, counts, r.assumed, r.tie)
         last = times[order[start]]
         start = end
-    a.public[v] = belief
-    a.group_base[v] = base
-    a.group_counts[v] = counts
-    a.group_time[v] = last
+    a.opinion[v, PUBLIC] = belief
+    a.opinion[v, BASE] = base
+    a.opinion[v, COUNTS] = counts
+    r.group_time = last
 
 
 @njit(cache=True, inline="always")
@@ -342,20 +356,20 @@ def _first_heard(a: Agents, v: int, time: float, option: int, replaced: bool) ->
     r = a.state[v]
     if r.dirty:
         return
-    last = a.group_time[v]
+    last = r.group_time
     if replaced or (last >= 0.0 and time < last):
         r.dirty = True
         return
     if last < 0.0 or time > last:
         if last < 0.0:
-            a.group_base[v] = rules.log_normalize(a.log_prior[r.group])
+            a.opinion[v, BASE] = rules.log_normalize(a.log_prior[r.group])
         else:
-            a.group_base[v] = a.public[v]
-        a.group_counts[v] = 0
-        a.group_time[v] = time
-    a.group_counts[v, option] += 1
-    a.public[v] = rules.update_public_belief_counts(
-        a.group_base[v], a.group_counts[v], r.assumed, r.tie
+            a.opinion[v, BASE] = a.opinion[v, PUBLIC]
+        a.opinion[v, COUNTS] = 0.0
+        r.group_time = time
+    a.opinion[v, COUNTS, option] += 1.0
+    a.opinion[v, PUBLIC] = rules.update_public_belief_counts(
+        a.opinion[v, BASE], a.opinion[v, COUNTS], r.assumed, r.tie
     )
 
 
@@ -367,7 +381,7 @@ def _bayesian(net: Network, a: Agents, arcs: np.ndarray, v: int, rng) -> bool:
         _recompute_public(net, a, arcs, v)
         r.dirty = False
     for k in range(len(a.scores)):
-        a.scores[k] = a.public[v, k] + a.opinion[v, OWN, k]
+        a.scores[k] = a.opinion[v, PUBLIC, k] + a.opinion[v, OWN, k]
     _set_belief(a, v)
     previous = r.choice
     second = r.signal if r.tie == 1 else -1
@@ -383,7 +397,7 @@ def _degroot(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng)
     m = 0
     for p in range(lo, hi):
         ann = arcs[p].heard_ann
-        if ann >= 0 and b.ann_slot[ann] >= 0:
+        if ann >= 0 and b.anns[ann].slot >= 0:
             m += 1
     belief = a.opinion[v, BELIEF]
     if m > 0:
@@ -392,17 +406,18 @@ def _degroot(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng)
         j = 0
         for p in range(lo, hi):
             ann = arcs[p].heard_ann
-            if ann >= 0 and b.ann_slot[ann] >= 0:
-                stacked[j] = b.pool[b.ann_slot[ann]]
+            if ann >= 0 and b.anns[ann].slot >= 0:
+                stacked[j] = b.pool[b.anns[ann].slot]
                 trust[j] = net.trust[p]
                 j += 1
         belief[:] = rules.degroot_average(belief.copy(), stacked, trust, r.self_weight)
     previous = r.choice
     r.choice = rules.choose(belief, previous, r.signal, rng)
     changed = r.choice != previous
-    moved = (not r.has_announced) or rules.l1_distance(belief, a.announced[v]) > r.tolerance
+    distance = rules.l1_distance(belief, a.opinion[v, ANNOUNCED])
+    moved = (not r.has_announced) or distance > r.tolerance
     if changed or moved:
-        a.announced[v] = belief
+        a.opinion[v, ANNOUNCED] = belief
         r.has_announced = True
         return True
     return False
@@ -495,51 +510,51 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
     if count == 0:
         return
     g = a.state[u].group
-    kind, pa, pb = ch.latency_kind[g], ch.latency_a[g], ch.latency_b[g]
+    kind, pa, pb = ch.settings[g].latency, ch.settings[g].a, ch.settings[g].b
     # All latencies first, then all losses: the order numpy's vectorised draws take.
     for j in range(count):
         if kind == CONSTANT:
-            b.scratch[j] = pa
+            b.scratch[0, j] = pa
         elif kind == UNIFORM:
-            b.scratch[j] = rng.uniform(pa, pb)
+            b.scratch[0, j] = rng.uniform(pa, pb)
         elif kind == EXPONENTIAL:
-            b.scratch[j] = rng.exponential(pa)
+            b.scratch[0, j] = rng.exponential(pa)
         elif kind == LOGNORMAL:
-            b.scratch[j] = rng.lognormal(pa, pb)
+            b.scratch[0, j] = rng.lognormal(pa, pb)
         else:
-            b.scratch[j] = rng.beta(pa, pb)
-    drop = ch.drop[g]
+            b.scratch[0, j] = rng.beta(pa, pb)
+    drop = ch.settings[g].drop
     if drop > 0.0:
         for j in range(count):
-            b.scratch_drop[j] = rng.random()
+            b.scratch[1, j] = rng.random()
     now = f[F_NOW]
-    option = b.ann_option[ann]
-    capacity = ch.capacity[g]
+    option = b.anns[ann].option
+    capacity = ch.settings[g].capacity
     sequential = cfg.protocol == SEQUENTIAL
     for j in range(count):
         c[C_SENT] += 1
-        if drop > 0.0 and b.scratch_drop[j] < drop:
+        if drop > 0.0 and b.scratch[1, j] < drop:
             c[C_DROPPED] += 1
             continue
         e = lo + j
         receiver = net.indices[e]
         inarc = net.in_of_out[e]
         if capacity == 0:
-            calendar.schedule(q, now + b.scratch[j], ann, receiver, inarc, -1, option, now)
-        elif ch.in_transit[e] < capacity:
-            ch.in_transit[e] += 1
-            calendar.schedule(q, now + b.scratch[j], ann, receiver, inarc, e, option, now)
-        elif ch.queue[g]:
+            calendar.schedule(q, now + b.scratch[0, j], ann, receiver, inarc, -1, option, now)
+        elif ch.arcs[e].in_transit < capacity:
+            ch.arcs[e].in_transit += 1
+            calendar.schedule(q, now + b.scratch[0, j], ann, receiver, inarc, e, option, now)
+        elif ch.settings[g].queue:
             w = c[C_WAITING]
             c[C_WAITING] += 1
-            b.wait_next[w] = -1
-            b.wait_ann[w] = ann
-            b.wait_latency[w] = b.scratch[j]
-            if ch.queue_tail[e] >= 0:
-                b.wait_next[ch.queue_tail[e]] = w
+            b.waiting[w].next = -1
+            b.waiting[w].ann = ann
+            b.waiting[w].latency = b.scratch[0, j]
+            if ch.arcs[e].tail >= 0:
+                b.waiting[ch.arcs[e].tail].next = w
             else:
-                ch.queue_head[e] = w
-            ch.queue_tail[e] = w
+                ch.arcs[e].head = w
+            ch.arcs[e].tail = w
         else:
             c[C_DROPPED] += 1
             continue
@@ -550,8 +565,8 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
 @njit(cache=True)
 def _observe(cfg: Config, a: Agents, c: np.ndarray, option: int) -> None:
     """The cascade observer takes in a first announcement (``CascadeObserver.observe``).
-    Its public belief lives in row ``n`` of ``a.public``."""
-    belief = a.public[cfg.n]
+    Its public belief is row ``n`` of the ``PUBLIC`` plane."""
+    belief = a.opinion[cfg.n, PUBLIC]
     if (
         c[C_ONSET] < 0
         and rules.cascade_action(belief, cfg.observer_accuracy, cfg.observer_tie) >= 0
@@ -559,7 +574,7 @@ def _observe(cfg: Config, a: Agents, c: np.ndarray, option: int) -> None:
         c[C_ONSET] = c[C_OBSERVED]
     single = np.empty(1, dtype=np.int64)
     single[0] = option
-    a.public[cfg.n] = rules.update_public_belief(
+    a.opinion[cfg.n, PUBLIC] = rules.update_public_belief(
         belief, single, cfg.observer_accuracy, cfg.observer_tie
     )
     c[C_OBSERVED] += 1
@@ -581,16 +596,16 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None
             _observe(cfg, a, c, option)
     ann = c[C_ANNS]
     c[C_ANNS] += 1
-    b.ann_option[ann] = option
-    b.ann_time[ann] = f[F_NOW]
+    b.anns[ann].option = option
+    b.anns[ann].time = f[F_NOW]
     if cfg.degroots:
         if r.kind == DEGROOT:
             slot = c[C_POOL]
             c[C_POOL] += 1
             b.pool[slot] = a.opinion[v, BELIEF]
-            b.ann_slot[ann] = slot
+            b.anns[ann].slot = slot
         else:
-            b.ann_slot[ann] = -1
+            b.anns[ann].slot = -1
     _broadcast(cfg, net, a, ch, b, q, c, f, v, ann, rng)
 
 
@@ -732,12 +747,12 @@ def _room(cfg: Config, b: Buffers, q: Calendar, c, messages: int, agents: int) -
     need = 0
     if not calendar.room(q, messages):
         need |= NEED_QUEUE
-    if c[C_ANNS] + agents > len(b.ann_option):
+    if c[C_ANNS] + agents > len(b.anns):
         need |= NEED_ANNS
     # The belief pool and the waiting list exist only if DeGroot agents or queues do.
     if len(b.pool) > 0 and c[C_POOL] + agents > len(b.pool):
         need |= NEED_POOL
-    if len(b.wait_next) > 0 and c[C_WAITING] + messages > len(b.wait_next):
+    if len(b.waiting) > 0 and c[C_WAITING] + messages > len(b.waiting):
         need |= NEED_WAITING
     c[C_NEED] = need
     return need == 0
@@ -836,25 +851,25 @@ def run_loop(
         # A delivery: announcement `ref` to `v` on in-arc `p`.
         c[C_DELIVERED] += 1
         if outarc >= 0:  # a capacity-limited channel: its slot is free again
-            w = ch.queue_head[outarc]
+            w = ch.arcs[outarc].head
             if w >= 0:
                 # The freed slot goes straight to the oldest waiting message.
-                ch.queue_head[outarc] = b.wait_next[w]
-                if b.wait_next[w] < 0:
-                    ch.queue_tail[outarc] = -1
-                waiting = b.wait_ann[w]
+                ch.arcs[outarc].head = b.waiting[w].next
+                if b.waiting[w].next < 0:
+                    ch.arcs[outarc].tail = -1
+                waiting = b.waiting[w].ann
                 calendar.schedule(
                     q,
-                    time + b.wait_latency[w],
+                    time + b.waiting[w].latency,
                     waiting,
                     v,
                     p,
                     outarc,
-                    b.ann_option[waiting],
-                    b.ann_time[waiting],
+                    b.anns[waiting].option,
+                    b.anns[waiting].time,
                 )
             else:
-                ch.in_transit[outarc] -= 1
+                ch.arcs[outarc].in_transit -= 1
         if _receive(cfg, a, arcs, v, p, ref, option, sent) and cfg.wake_on_message:
             _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
         if cfg.protocol == SEQUENTIAL:
