@@ -390,6 +390,18 @@ def take(q: Calendar, where: int) -> tuple[float, int, int, int, int, int, float
 
 
 @njit(cache=True, inline="always")
+def upcoming(q: Calendar, ahead: int) -> tuple[int, int]:
+    """Receiver and in-arc of the event ``ahead`` places after the next in the sorted
+    bucket, ``(-1, -1)`` if there is none (a hint for prefetching: side-heap events
+    may come first)."""
+    index = q.state[Q_POS] + ahead
+    if index < q.state[Q_LEN]:
+        e = q.current[index]
+        return int(e.receiver), e.inarc
+    return -1, -1
+
+
+@njit(cache=True, inline="always")
 def room(q: Calendar, events: int) -> bool:
     """Whether ``events`` more can be scheduled; if not, record what :func:`grow` must
     add."""

@@ -50,6 +50,7 @@ from numba import njit
 from sim import rules
 from sim.fast import calendar
 from sim.fast.calendar import Calendar
+from sim.fast.prefetch import prefetch_row
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
 BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN = 0, 1, 2, 3, 4, 5
@@ -738,6 +739,8 @@ def _stop_due(cfg: Config, c: np.ndarray, f: np.ndarray) -> None:
 
 ROOM_BATCH = 64
 """Deliveries and wake-ups that one check of the buffers covers (their worst case)."""
+PREFETCH_AHEAD = 6
+"""How many events ahead the loop prefetches the receiver's and the in-arc's rows."""
 
 
 @njit(cache=True, inline="always")
@@ -841,6 +844,11 @@ def run_loop(
         if not _room_rows(cfg, b.rows, c, f, time):
             return NEED_SPACE
         time, ref, v, p, outarc, option, sent = calendar.take(q, where)
+        coming, coming_arc = calendar.upcoming(q, PREFETCH_AHEAD)
+        if coming >= 0:
+            prefetch_row(a.state, coming)
+            prefetch_row(a.opinion, coming)
+            prefetch_row(arcs, coming_arc)
         f[F_NOW] = time
         c[C_EVENTS] += 1
         processed += 1
