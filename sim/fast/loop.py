@@ -50,7 +50,7 @@ from numba import njit
 from sim import rules
 from sim.fast import calendar
 from sim.fast.calendar import Calendar
-from sim.fast.prefetch import prefetch_row
+from sim.fast.intrinsics import borrowed, prefetch_row
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
 BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN = 0, 1, 2, 3, 4, 5
@@ -812,6 +812,37 @@ def run_loop(
         :data:`DONE` (``c[C_STOP]`` says why), :data:`NEED_SPACE` (``c[C_NEED]`` says
         which buffers) or :data:`CHUNK`.
     """
+    # Borrowed views of every array (see sim.fast.intrinsics): the helpers below pass
+    # them around without counting references.
+    net = Network(
+        borrowed(net.indptr),
+        borrowed(net.indices),
+        borrowed(net.in_ptr),
+        borrowed(net.senders),
+        borrowed(net.in_of_out),
+        borrowed(net.trust),
+    )
+    a = Agents(borrowed(a.state), borrowed(a.opinion), borrowed(a.log_prior), borrowed(a.scores))
+    arcs = borrowed(arcs)
+    ch = Channels(borrowed(ch.settings), borrowed(ch.arcs))
+    b = Buffers(
+        borrowed(b.anns),
+        borrowed(b.pool),
+        borrowed(b.waiting),
+        borrowed(b.rows),
+        borrowed(b.scratch),
+    )
+    q = Calendar(
+        borrowed(q.slots),
+        borrowed(q.block_next),
+        borrowed(q.buckets),
+        borrowed(q.current),
+        borrowed(q.side),
+        borrowed(q.spare),
+        borrowed(q.state),
+        borrowed(q.width),
+    )
+    c, f, rc, order = borrowed(c), borrowed(f), borrowed(rc), borrowed(order)
     processed = 0
     covered = 0  # deliveries and wake-ups the last check of the buffers covers
     while c[C_STOP] == RUNNING:
