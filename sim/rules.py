@@ -37,12 +37,22 @@ TIE_RULES: dict[str, int] = {"coin": 0, "own_signal": 1}
 
 
 @njit(cache=True)
-def signal_log_likelihood(signal: int, accuracy: float, options: int) -> np.ndarray:
-    """``log P(signal | state)`` for every state: ``log(p)`` for the signalled state and
-    ``log((1 - p) / (K - 1))`` for each other one (``p`` clipped away from 0 and 1)."""
+def signal_log_likelihood_into(out: np.ndarray, signal: int, accuracy: float) -> None:
+    """Write ``log P(signal | state)`` for every state into ``out``: ``log(p)`` for the
+    signalled state and ``log((1 - p) / (K - 1))`` for each other one (``p`` clipped away
+    from 0 and 1)."""
     acc = min(max(accuracy, _EPS), 1.0 - _EPS)
-    out = np.full(options, math.log((1.0 - acc) / (options - 1)))
+    other = math.log((1.0 - acc) / (len(out) - 1))
+    for k in range(len(out)):
+        out[k] = other
     out[signal] = math.log(acc)
+
+
+@njit(cache=True)
+def signal_log_likelihood(signal: int, accuracy: float, options: int) -> np.ndarray:
+    """``log P(signal | state)`` for every state (see :func:`signal_log_likelihood_into`)."""
+    out = np.empty(options)
+    signal_log_likelihood_into(out, signal, accuracy)
     return out
 
 
@@ -67,9 +77,21 @@ def log_normalize(log_weights: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
+def probabilities_into(out: np.ndarray, log_weights: np.ndarray) -> None:
+    """Write the probability vector of some log-weights into ``out``."""
+    for k in range(len(out)):
+        out[k] = log_weights[k]
+    log_normalize_in_place(out)
+    for k in range(len(out)):
+        out[k] = math.exp(out[k])
+
+
+@njit(cache=True)
 def probabilities(log_weights: np.ndarray) -> np.ndarray:
     """The probability vector of some log-weights."""
-    return np.exp(log_normalize(log_weights))
+    out = np.empty(len(log_weights))
+    probabilities_into(out, log_weights)
+    return out
 
 
 @njit(cache=True)

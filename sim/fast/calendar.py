@@ -265,18 +265,36 @@ def _free_chain(q: Calendar, row: int) -> None:
 
 @njit(cache=True)
 def _load(q: Calendar, index: int) -> None:
-    """Copy bucket ``index`` into ``current``, free its blocks and sort it."""
+    """Copy bucket ``index`` into ``current`` in ``(time, seq)`` order and free its
+    blocks."""
     row = index & (BUCKETS - 1)
     count = q.buckets[row, COUNT]
-    block = q.buckets[row, HEAD]
-    current, slots = q.current, q.slots
-    i = 0
+    slots = q.slots
+    # Where each event sits, in chain (that is, seq) order, and its time.
+    place = np.empty(count, dtype=np.int64)
+    times = np.empty(count)
+    block, i = q.buckets[row, HEAD], 0
+    ordered = True
     while i < count:
         take = min(BLOCK, count - i)
-        base = block * BLOCK
         for j in range(take):
-            current[i + j] = slots[base + j]
+            place[i + j] = block * BLOCK + j
+            times[i + j] = slots[block * BLOCK + j].time
+            if i + j > 0 and times[i + j] < times[i + j - 1]:
+                ordered = False
         i += take
+        block = q.block_next[block]
+    # A stable sort on time of events in seq order orders them by (time, seq).
+    if ordered:
+        for i in range(count):
+            q.current[i] = slots[place[i]]
+    else:
+        order = np.argsort(times, kind="mergesort")
+        for i in range(count):
+            q.current[i] = slots[place[order[i]]]
+    block, i = q.buckets[row, HEAD], 0
+    while i < count:
+        i += BLOCK
         following = q.block_next[block]
         q.block_next[block] = q.state[Q_FREE]
         q.state[Q_FREE] = block
@@ -287,23 +305,6 @@ def _load(q: Calendar, index: int) -> None:
     q.state[Q_CUR] = index
     q.state[Q_POS] = 0
     q.state[Q_LEN] = count
-    # The chain holds events in seq order, so a stable sort on time orders (time, seq).
-    ordered = True
-    for i in range(1, count):
-        if current[i].time < current[i - 1].time:
-            ordered = False
-            break
-    if ordered:
-        return
-    times = np.empty(count)
-    for i in range(count):
-        times[i] = current[i].time
-    order = np.argsort(times, kind="mergesort")
-    moved = np.empty(count, dtype=EVENT)
-    for i in range(count):
-        moved[i] = current[order[i]]
-    for i in range(count):
-        current[i] = moved[i]
 
 
 @njit(cache=True)

@@ -114,19 +114,21 @@ def _latency(config: ChannelConfig) -> tuple[int, float, float]:
 
 
 @njit(cache=True)
-def _own_evidence(signals: np.ndarray, accuracy: np.ndarray, options: int) -> np.ndarray:
-    out = np.empty((len(signals), options))
+def _initial_opinion(
+    opinion: np.ndarray,
+    signals: np.ndarray,
+    accuracy: np.ndarray,
+    log_prior: np.ndarray,
+    group: np.ndarray,
+) -> None:
+    """Own evidence and the belief it gives, for every agent (what each SimPy agent
+    computes when it is made)."""
+    scratch = np.empty(opinion.shape[2])
     for i in range(len(signals)):
-        out[i] = rules.signal_log_likelihood(signals[i], accuracy[i], options)
-    return out
-
-
-@njit(cache=True)
-def _initial_beliefs(own: np.ndarray, log_prior: np.ndarray, group: np.ndarray) -> np.ndarray:
-    out = np.empty_like(own)
-    for i in range(len(own)):
-        out[i] = rules.probabilities(log_prior[group[i]] + own[i])
-    return out
+        rules.signal_log_likelihood_into(opinion[i, loop.OWN], signals[i], accuracy[i])
+        for k in range(len(scratch)):
+            scratch[k] = log_prior[group[i], k] + opinion[i, loop.OWN, k]
+        rules.probabilities_into(opinion[i, loop.BELIEF], scratch)
 
 
 def _bucket_width(config: ScenarioConfig) -> float:
@@ -199,7 +201,7 @@ class FastRun:
         self.truth, self.options, self.n = truth, options, n
 
         self._cfg = self._config(config, n, truth, accuracy_of)
-        self._net = self._network(adjacency)
+        self._net = self._network(adjacency, self._cfg.degroots)
         self._agents = self._population(config, population, signals, accuracy_of)
         kinds: set[str] = {g.agent for g in groups}
         self._arcs = np.zeros(len(self._net.senders), dtype=loop.INARC)
@@ -273,12 +275,18 @@ class FastRun:
         )
 
     @staticmethod
-    def _network(adjacency: Adjacency) -> loop.Network:
+    def _network(adjacency: Adjacency, degroots: bool) -> loop.Network:
         transposed, arc_of = adjacency.transpose()
         in_of_out = np.empty(len(arc_of), dtype=np.int64)
         in_of_out[arc_of] = np.arange(len(arc_of), dtype=np.int64)
         weights = adjacency.weights
-        trust = np.ones(len(arc_of)) if weights is None else np.asarray(weights)[arc_of]
+        # Trust weights are read by DeGroot agents only.
+        if not degroots:
+            trust = np.empty(0)
+        elif weights is None:
+            trust = np.ones(len(arc_of))
+        else:
+            trust = np.asarray(weights)[arc_of]
         return loop.Network(
             indptr=np.asarray(adjacency.indptr, dtype=np.int64),
             indices=np.asarray(adjacency.indices, dtype=np.int32),
@@ -340,8 +348,7 @@ class FastRun:
         state["group_time"] = -1.0
         # Row n is the society's own: the cascade observer's public belief.
         opinion = np.zeros((n + 1, loop.PLANES, options))
-        opinion[:n, loop.OWN] = _own_evidence(signals.astype(np.int64), accuracy_of, options)
-        opinion[:n, loop.BELIEF] = _initial_beliefs(opinion[:n, loop.OWN], log_prior, group_of)
+        _initial_opinion(opinion, signals.astype(np.int64), accuracy_of, log_prior, group_of)
         # Before any announcement the public belief is the prior. The cascade observer's
         # starts from the prior of agent 0 (Society does).
         for g in range(len(groups)):
