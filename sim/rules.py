@@ -56,10 +56,13 @@ def signal_log_likelihood(signal: int, accuracy: float, options: int) -> np.ndar
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def log_normalize_in_place(log_weights: np.ndarray) -> None:
     """Shift log-weights, in place, so that they are log-probabilities (log-sum-exp = 0)."""
-    top = log_weights.max()
+    top = log_weights[0]
+    for value in log_weights:
+        if value > top or np.isnan(value):
+            top = value
     total = 0.0
     for value in log_weights:
         total += math.exp(value - top)

@@ -7,6 +7,10 @@ Same semantics as the SimPy engine (:mod:`sim.society`), same rule kernels
 Main entry points: :class:`FastRun`, :func:`unsupported_parts`.
 """
 
-from sim.fast.engine import KIND_CODES, FastRun, unsupported_parts
+from sim.fast.cache import invalidate_if_stale
+
+invalidate_if_stale()  # before anything compiled is loaded
+
+from sim.fast.engine import KIND_CODES, FastRun, unsupported_parts  # noqa: E402
 
 __all__ = ["KIND_CODES", "FastRun", "unsupported_parts"]
