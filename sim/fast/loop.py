@@ -477,9 +477,10 @@ def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng) -> bool:
     return r.choice != previous
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _decide(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng) -> bool:
-    """Apply agent ``v``'s rule; return whether it has something to announce."""
+    """Apply agent ``v``'s rule; return whether it has something to announce (the
+    common kinds' rules inlined, the others called)."""
     kind = a.state[v].kind
     if kind == SOCIAL:
         return _social(a, v, rng)
@@ -613,15 +614,9 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None
 @njit(cache=True, inline="always")
 def _act_inline(cfg, net, a: Agents, arcs, ch, b, q, c, f, rc, v: int, announce: bool, rng, arng):
     """``Society.act``: apply the rule, record a changed choice, announce if wanted
-    (the common kinds' rules inlined; :func:`_act` is the same as a function)."""
+    (:func:`_act` is the same as a function, for the protocol steps)."""
     old = a.state[v].choice
-    kind = a.state[v].kind
-    if kind == SOCIAL:
-        wants = _social(a, v, arng)
-    elif kind == BAYESIAN:
-        wants = _bayesian(net, a, arcs, v, arng)
-    else:
-        wants = _decide(net, a, arcs, b, v, arng)
+    wants = _decide(net, a, arcs, b, v, arng)
     new = a.state[v].choice
     if new != old:
         _position(cfg, b, c, f, rc, old, new)
