@@ -263,6 +263,16 @@ def _free_chain(q: Calendar, row: int) -> None:
     q.buckets[row, COUNT] = 0
 
 
+@njit(cache=True, inline="always")
+def _release(q: Calendar, block: int) -> int:
+    """Put ``block`` back on the free list; return the block that followed it."""
+    following = q.block_next[block]
+    q.block_next[block] = q.state[Q_FREE]
+    q.state[Q_FREE] = block
+    q.state[Q_FREE_N] += 1
+    return following
+
+
 @njit(cache=True)
 def _load(q: Calendar, index: int) -> None:
     """Copy bucket ``index`` into ``current`` in ``(time, seq)`` order and free its
@@ -295,11 +305,7 @@ def _load(q: Calendar, index: int) -> None:
     block, i = q.buckets[row, HEAD], 0
     while i < count:
         i += BLOCK
-        following = q.block_next[block]
-        q.block_next[block] = q.state[Q_FREE]
-        q.state[Q_FREE] = block
-        q.state[Q_FREE_N] += 1
-        block = following
+        block = _release(q, block)
     _free_chain(q, row)
     q.state[Q_WINDOW] -= count
     q.state[Q_CUR] = index
@@ -334,11 +340,7 @@ def _rebuild(q: Calendar) -> None:
         for j in range(take):
             _place(q, q.slots[block * BLOCK + j])
         i += take
-        following = q.block_next[block]
-        q.block_next[block] = q.state[Q_FREE]
-        q.state[Q_FREE] = block
-        q.state[Q_FREE_N] += 1
-        block = following
+        block = _release(q, block)
 
 
 @njit(cache=True, inline="always")
