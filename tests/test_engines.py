@@ -196,6 +196,11 @@ def test_auto_picks_the_fast_engine_and_says_so() -> None:
     assert scenario.run(seed=1, events=True).summary["engine"] == "simpy"
     with pytest.raises(ScenarioError, match=r"engine = 'fast' cannot run .*--events"):
         scenario.run(seed=1, events=True, engine="fast")
+    # A message's code in the fast queue has room for 32,767 options.
+    many = scenario.with_overrides({"world.options": 40_000})
+    assert many.engine_for() == "simpy"
+    with pytest.raises(ScenarioError, match=r"world.options = 40000 \(at most 32767\)"):
+        many.run(seed=1, engine="fast")
 
 
 def test_fast_engine_is_byte_identical_for_a_seed(tmp_path: Path) -> None:

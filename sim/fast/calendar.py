@@ -1,21 +1,26 @@
 """The fast engine's event queue: a calendar queue ordered by (time, sequence number).
 
-Every scheduled event (a message in transit or a protocol step) is one record
+Every scheduled event (a message in transit or a protocol step) is one 32-byte record
 (:data:`EVENT`) carrying everything its processing needs, so popping it touches no other
 memory. Events are ordered by ``(time, seq)``, ``seq`` counting schedulings, which is how
 SimPy orders its events (by time, then by event id): the fast engine processes events in
-the order the SimPy engine does.
+the order the SimPy engine does. The records do not store ``seq``: a bucket's chain is
+already in scheduling order, so only the side heap below keeps it.
 
 A binary heap over millions of messages in flight spends most of its time on cache
 misses. A calendar queue (Brown 1988) avoids them: time is cut into buckets of equal
 width, and an event is appended to its bucket in O(1) (a bucket is a chain of fixed-size
 blocks, written sequentially). When the loop reaches a bucket, the bucket is copied into
-:attr:`Calendar.current` and sorted once (a stable sort on time of records already in
-``seq`` order); events are then taken from it in order. Events scheduled into the bucket
-being processed go to a small binary heap (:attr:`Calendar.side`) merged with it on
-``(time, seq)``. A window of :data:`BUCKETS` consecutive buckets is kept; events beyond it
-wait in an overflow chain, redistributed (with a bucket width fitted to their time
-span) when the window is used up. Bucket width affects speed only, never the order.
+:attr:`Calendar.current` in ``(time, seq)`` order: a stable sort on time of records
+already in ``seq`` order (a counting sort into as many sub-intervals of the bucket as it
+has events, then an insertion sort of each sub-interval: linear in the bucket's size
+when times spread over it). Events are then taken from it in order. Events scheduled
+into the bucket being processed go to a small binary heap (:attr:`Calendar.side`)
+merged with it on ``(time, seq)`` (on a tie the bucket's event comes first: it was
+scheduled before the bucket was loaded, the side heap's after). A window of
+:data:`BUCKETS` consecutive buckets is kept; events beyond it wait in an overflow chain,
+redistributed (with a bucket width fitted to their time span) when the window is used
+up. Bucket width affects speed only, never the order.
 
 All storage is preallocated; :func:`room` says whether the queue can absorb a number of
 new events, :func:`peek` whether the next bucket fits, and :func:`grow` (in Python)
@@ -36,16 +41,13 @@ from numba import njit
 EVENT = np.dtype(
     [
         ("time", np.float64),
-        ("seq", np.int64),
         ("sent", np.float64),  # a message: its sending time
-        ("ref", np.int64),  # a message: its announcement (>= 0); else a protocol step (< 0)
-        ("outarc", np.int64),  # a message on a capacity-limited channel: its arc, else -1
-        ("inarc", np.int64),  # a message: the receiver's in-arc it arrives on
+        ("code", np.int64),  # what the event is (the caller's encoding)
         ("receiver", np.int32),
-        ("option", np.int32),
+        ("inarc", np.int32),  # a message: the receiver's in-arc it arrives on
     ]
 )
-"""One scheduled event."""
+"""One scheduled event (32 bytes: two to a cache line)."""
 
 BLOCK = 64
 """Events per block of a bucket's chain."""
@@ -77,6 +79,8 @@ N_STATE = 12
 SORTED, SIDE, EMPTY, SHORT = 0, 1, 2, 3
 
 _MAX_INDEX = 2.0**62
+_INSERTION_LIMIT = 64
+"""Longest unsorted sub-interval of a bucket sorted by insertion (longer: merge sort)."""
 
 
 class Calendar(NamedTuple):
@@ -86,8 +90,11 @@ class Calendar(NamedTuple):
     block_next: np.ndarray  # next block of each block's chain (-1: last)
     buckets: np.ndarray  # (BUCKETS + 1, 3): HEAD, TAIL, COUNT per bucket; overflow last
     current: np.ndarray  # EVENT records of the bucket being processed, sorted
+    work: np.ndarray  # int64 scratch of the sort (2 * len(current) + 2)
     side: np.ndarray  # EVENT records: heap of events scheduled into that bucket
-    spare: np.ndarray  # one EVENT record, where schedule() assembles an event
+    side_seq: np.ndarray  # their seq
+    spare: np.ndarray  # two EVENT records: where schedule() assembles an event, and
+    # where the sort holds one
     state: np.ndarray  # int64 Q_* slots
     width: np.ndarray  # [bucket width]
 
@@ -112,8 +119,10 @@ def new(events: int, width: float) -> Calendar:
         block_next=block_next,
         buckets=buckets,
         current=np.empty(1024, dtype=EVENT),
+        work=np.empty(2 * 1024 + 2, dtype=np.int64),
         side=np.empty(1024, dtype=EVENT),
-        spare=np.empty(1, dtype=EVENT),
+        side_seq=np.empty(1024, dtype=np.int64),
+        spare=np.empty(2, dtype=EVENT),
         state=state,
         width=np.array([float(width)]),
     )
@@ -122,7 +131,8 @@ def new(events: int, width: float) -> Calendar:
 def grow(q: Calendar) -> Calendar:
     """A queue holding the same events with the room last asked for."""
     state = q.state
-    slots, block_next, current, side = q.slots, q.block_next, q.current, q.side
+    slots, block_next, current, work = q.slots, q.block_next, q.current, q.work
+    side, side_seq = q.side, q.side_seq
     if state[Q_FREE_N] < state[Q_NEED_BLOCKS]:
         old = len(block_next)
         blocks = max(2 * old, old + int(state[Q_NEED_BLOCKS]))
@@ -135,13 +145,20 @@ def grow(q: Calendar) -> Calendar:
         state[Q_FREE] = old
         state[Q_FREE_N] += blocks - old
     if state[Q_NEED_SIDE] > len(side):
-        side = np.empty(max(2 * len(side), int(state[Q_NEED_SIDE])), dtype=EVENT)
+        size = max(2 * len(side), int(state[Q_NEED_SIDE]))
+        side = np.empty(size, dtype=EVENT)
         side[: len(q.side)] = q.side
+        side_seq = np.empty(size, dtype=np.int64)
+        side_seq[: len(q.side_seq)] = q.side_seq
     if state[Q_NEED_CURRENT] > len(current):
-        current = np.empty(max(2 * len(current), int(state[Q_NEED_CURRENT])), dtype=EVENT)
+        size = max(2 * len(current), int(state[Q_NEED_CURRENT]))
+        current = np.empty(size, dtype=EVENT)
         current[: len(q.current)] = q.current
+        work = np.empty(2 * size + 2, dtype=np.int64)
     state[Q_NEED_BLOCKS] = state[Q_NEED_SIDE] = state[Q_NEED_CURRENT] = 0
-    return q._replace(slots=slots, block_next=block_next, side=side, current=current)
+    return q._replace(
+        slots=slots, block_next=block_next, current=current, work=work, side=side, side_seq=side_seq
+    )
 
 
 @njit(cache=True, inline="always")
@@ -176,29 +193,30 @@ def _append(q: Calendar, row: int, e) -> None:
 
 
 @njit(cache=True, inline="always")
-def _side_push(q: Calendar, e) -> None:
-    side = q.side
+def _side_push(q: Calendar, e, seq: int) -> None:
+    side, side_seq = q.side, q.side_seq
     pos = q.state[Q_SIDE]
     q.state[Q_SIDE] = pos + 1
-    time, seq = e.time, e.seq
+    time = e.time
     while pos > 0:
         parent = (pos - 1) >> 1
-        if not _before(time, seq, side[parent].time, side[parent].seq):
+        if not _before(time, seq, side[parent].time, side_seq[parent]):
             break
         side[pos] = side[parent]
+        side_seq[pos] = side_seq[parent]
         pos = parent
     side[pos] = e
+    side_seq[pos] = seq
 
 
 @njit(cache=True, inline="always")
 def _side_pop(q: Calendar) -> None:
-    side = q.side
+    side, side_seq = q.side, q.side_seq
     size = q.state[Q_SIDE] - 1
     q.state[Q_SIDE] = size
     if size == 0:
         return
-    last = side[size]
-    time, seq = last.time, last.seq
+    time, seq = side[size].time, side_seq[size]
     pos = 0
     while True:
         child = 2 * pos + 1
@@ -206,23 +224,25 @@ def _side_pop(q: Calendar) -> None:
             break
         right = child + 1
         if right < size and _before(
-            side[right].time, side[right].seq, side[child].time, side[child].seq
+            side[right].time, side_seq[right], side[child].time, side_seq[child]
         ):
             child = right
-        if not _before(side[child].time, side[child].seq, time, seq):
+        if not _before(side[child].time, side_seq[child], time, seq):
             break
         side[pos] = side[child]
+        side_seq[pos] = side_seq[child]
         pos = child
     side[pos] = side[size]
+    side_seq[pos] = seq
 
 
 @njit(cache=True, inline="always")
-def _place(q: Calendar, e) -> None:
-    """File record ``e`` (its ``seq`` set) where it belongs."""
+def _place(q: Calendar, e, seq: int) -> None:
+    """File record ``e``, scheduled ``seq``-th, where it belongs."""
     index = _index(q, e.time)
     state = q.state
     if index <= state[Q_CUR]:
-        _side_push(q, e)
+        _side_push(q, e, seq)
     elif index < state[Q_LO] + BUCKETS:
         _append(q, index & (BUCKETS - 1), e)
         state[Q_WINDOW] += 1
@@ -231,29 +251,18 @@ def _place(q: Calendar, e) -> None:
 
 
 @njit(cache=True, inline="always")
-def schedule(
-    q: Calendar,
-    time: float,
-    ref: int,
-    receiver: int,
-    inarc: int,
-    outarc: int,
-    option: int,
-    sent: float,
-) -> None:
+def schedule(q: Calendar, time: float, code: int, receiver: int, inarc: int, sent: float) -> None:
     """Schedule an event at ``time`` (not before the last one taken), after every event
     already scheduled at that time."""
     spare = q.spare[0]
     spare.time = time
-    spare.seq = q.state[Q_SEQ]
-    q.state[Q_SEQ] += 1
     spare.sent = sent
-    spare.ref = ref
-    spare.outarc = outarc
-    spare.inarc = inarc
+    spare.code = code
     spare.receiver = receiver
-    spare.option = option
-    _place(q, spare)
+    spare.inarc = inarc
+    seq = q.state[Q_SEQ]
+    q.state[Q_SEQ] = seq + 1
+    _place(q, spare, seq)
 
 
 @njit(cache=True)
@@ -273,39 +282,83 @@ def _release(q: Calendar, block: int) -> int:
     return following
 
 
+@njit(cache=True, inline="always")
+def _sort_run(q: Calendar, lo: int, hi: int) -> None:
+    """Stable sort of ``current[lo:hi]`` on time (by insertion when the run is short,
+    else by merge sort)."""
+    current = q.current
+    for i in range(lo + 1, hi):
+        if current[i].time < current[i - 1].time:
+            break
+    else:
+        return
+    if hi - lo <= _INSERTION_LIMIT:
+        for i in range(lo + 1, hi):
+            time = current[i].time
+            if current[i - 1].time <= time:
+                continue
+            q.spare[1] = current[i]
+            j = i
+            while j > lo and current[j - 1].time > time:
+                current[j] = current[j - 1]
+                j -= 1
+            current[j] = q.spare[1]
+        return
+    run = current[lo:hi].copy()
+    times = np.empty(hi - lo)
+    for i in range(hi - lo):
+        times[i] = run[i].time
+    for i, k in enumerate(np.argsort(times, kind="mergesort")):
+        current[lo + i] = run[k]
+
+
 @njit(cache=True)
 def _load(q: Calendar, index: int) -> None:
     """Copy bucket ``index`` into ``current`` in ``(time, seq)`` order and free its
-    blocks."""
+    blocks.
+
+    A counting sort on the sub-interval of the bucket each event falls in (as many
+    sub-intervals as events; the chain is in seq order and a counting sort is stable),
+    then each sub-interval sorted on time by :func:`_sort_run`."""
     row = index & (BUCKETS - 1)
     count = q.buckets[row, COUNT]
-    slots = q.slots
-    # Where each event sits, in chain (that is, seq) order, and its time.
-    place = np.empty(count, dtype=np.int64)
-    times = np.empty(count)
-    block, i = q.buckets[row, HEAD], 0
-    ordered = True
+    head = q.buckets[row, HEAD]
+    slots, current = q.slots, q.current
+    keys = q.work[:count]
+    starts = q.work[count : 2 * count + 1]
+    starts[:] = 0
+    width = q.width[0]
+    low = index * width
+    scale = count / width
+    block, i = head, 0
     while i < count:
         take = min(BLOCK, count - i)
+        base = block * BLOCK
         for j in range(take):
-            place[i + j] = block * BLOCK + j
-            times[i + j] = slots[block * BLOCK + j].time
-            if i + j > 0 and times[i + j] < times[i + j - 1]:
-                ordered = False
+            s = int((slots[base + j].time - low) * scale)
+            s = min(max(s, 0), count - 1)
+            keys[i + j] = s
+            starts[s + 1] += 1
         i += take
         block = q.block_next[block]
-    # A stable sort on time of events in seq order orders them by (time, seq).
-    if ordered:
-        for i in range(count):
-            q.current[i] = slots[place[i]]
-    else:
-        order = np.argsort(times, kind="mergesort")
-        for i in range(count):
-            q.current[i] = slots[place[order[i]]]
-    block, i = q.buckets[row, HEAD], 0
+    for s in range(count):
+        starts[s + 1] += starts[s]
+    block, i = head, 0
     while i < count:
-        i += BLOCK
+        take = min(BLOCK, count - i)
+        base = block * BLOCK
+        for j in range(take):
+            s = keys[i + j]
+            current[starts[s]] = slots[base + j]
+            starts[s] += 1
+        i += take
         block = _release(q, block)
+    begin = 0
+    for s in range(count):
+        end = starts[s]
+        if end - begin > 1:
+            _sort_run(q, begin, end)
+        begin = end
     _free_chain(q, row)
     q.state[Q_WINDOW] -= count
     q.state[Q_CUR] = index
@@ -338,7 +391,7 @@ def _rebuild(q: Calendar) -> None:
     while i < count:
         take = min(BLOCK, count - i)
         for j in range(take):
-            _place(q, q.slots[block * BLOCK + j])
+            _place(q, q.slots[block * BLOCK + j], 0)  # never the side heap
         i += take
         block = _release(q, block)
 
@@ -346,7 +399,7 @@ def _rebuild(q: Calendar) -> None:
 @njit(cache=True, inline="always")
 def peek(q: Calendar) -> tuple[int, float, int]:
     """Bring the earliest event forward and say where it is (:data:`SORTED` or
-    :data:`SIDE`; with its time and ``ref``), that the queue is :data:`EMPTY`, or that
+    :data:`SIDE`; with its time and code), that the queue is :data:`EMPTY`, or that
     it is :data:`SHORT` of room to bring it forward (nothing changed; :func:`grow`
     makes the room)."""
     state = q.state
@@ -354,11 +407,12 @@ def peek(q: Calendar) -> tuple[int, float, int]:
         pos = state[Q_POS]
         if pos < state[Q_LEN]:
             e = q.current[pos]
-            if state[Q_SIDE] > 0 and _before(q.side[0].time, q.side[0].seq, e.time, e.seq):
-                return SIDE, q.side[0].time, q.side[0].ref
-            return SORTED, e.time, e.ref
+            # On a tie the bucket's event was scheduled first.
+            if state[Q_SIDE] > 0 and q.side[0].time < e.time:
+                return SIDE, q.side[0].time, q.side[0].code
+            return SORTED, e.time, e.code
         if state[Q_SIDE] > 0:
-            return SIDE, q.side[0].time, q.side[0].ref
+            return SIDE, q.side[0].time, q.side[0].code
         if state[Q_WINDOW] == 0:
             if q.buckets[OVERFLOW, COUNT] == 0:
                 return EMPTY, 0.0, 0
@@ -379,15 +433,15 @@ def peek(q: Calendar) -> tuple[int, float, int]:
 
 
 @njit(cache=True, inline="always")
-def take(q: Calendar, where: int) -> tuple[float, int, int, int, int, int, float]:
-    """Remove the event :func:`peek` found at ``where``; return its time, ``ref``,
-    receiver, in-arc, out-arc, option and sending time."""
+def take(q: Calendar, where: int) -> tuple[float, int, int, int, float]:
+    """Remove the event :func:`peek` found at ``where``; return its time, code,
+    receiver, in-arc and sending time."""
     if where == SORTED:
         e = q.current[q.state[Q_POS]]
         q.state[Q_POS] += 1
-        return e.time, e.ref, int(e.receiver), e.inarc, e.outarc, int(e.option), e.sent
+        return e.time, e.code, int(e.receiver), int(e.inarc), e.sent
     e = q.side[0]
-    out = (e.time, e.ref, int(e.receiver), e.inarc, e.outarc, int(e.option), e.sent)
+    out = (e.time, e.code, int(e.receiver), int(e.inarc), e.sent)
     _side_pop(q)
     return out
 
@@ -400,7 +454,7 @@ def upcoming(q: Calendar, ahead: int) -> tuple[int, int]:
     index = q.state[Q_POS] + ahead
     if index < q.state[Q_LEN]:
         e = q.current[index]
-        return int(e.receiver), e.inarc
+        return int(e.receiver), int(e.inarc)
     return -1, -1
 
 

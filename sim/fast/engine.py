@@ -75,6 +75,8 @@ def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) ->
         parts.append(f"protocol.kind = {config.protocol.kind!r}")
     if config.institution is not None:
         parts.append("the [institution] table")
+    if config.world.options > loop.MAX_OPTIONS:
+        parts.append(f"world.options = {config.world.options} (at most {loop.MAX_OPTIONS})")
     if record_events:
         parts.append("the per-message event log (--events)")
     return parts
@@ -201,7 +203,13 @@ class FastRun:
         self.truth, self.options, self.n = truth, options, n
 
         self._cfg = self._config(config, n, truth, accuracy_of)
-        self._net = self._network(adjacency, self._cfg.degroots)
+        if adjacency.n_arcs > np.iinfo(np.int32).max:
+            raise ValueError(
+                f"the fast engine handles at most {np.iinfo(np.int32).max:,} arcs; "
+                f"this network has {adjacency.n_arcs:,} (use engine = 'simpy')"
+            )
+        capacities = any(c.capacity for c in config.group_channels())
+        self._net = self._network(adjacency, self._cfg.degroots, capacities)
         self._agents = self._population(config, population, signals, accuracy_of)
         kinds: set[str] = {g.agent for g in groups}
         self._arcs = np.zeros(len(self._net.senders), dtype=loop.INARC)
@@ -214,7 +222,9 @@ class FastRun:
         self._fan_max = int(out_degree.max()) if n else 0
         queues = bool(np.any(self._channels.settings["queue"]))
         self._buffers = self._initial_buffers(n, kinds, queues)
-        self._queue = calendar.new(self._fan_total + n, _bucket_width(config))
+        # Room for twice a broadcast by everyone: storage never written to is address
+        # space only, and growing the queue later would copy it.
+        self._queue = calendar.new(2 * (self._fan_total + n), _bucket_width(config))
         self._counters = np.zeros(loop.N_COUNTERS, dtype=np.int64)
         self._counters[loop.C_FIRST_OPTION] = -1
         self._counters[loop.C_WAIT_AGENT] = -1
@@ -275,10 +285,10 @@ class FastRun:
         )
 
     @staticmethod
-    def _network(adjacency: Adjacency, degroots: bool) -> loop.Network:
+    def _network(adjacency: Adjacency, degroots: bool, capacities: bool) -> loop.Network:
         transposed, arc_of = adjacency.transpose()
-        in_of_out = np.empty(len(arc_of), dtype=np.int64)
-        in_of_out[arc_of] = np.arange(len(arc_of), dtype=np.int64)
+        in_of_out = np.empty(len(arc_of), dtype=np.int32)
+        in_of_out[arc_of] = np.arange(len(arc_of), dtype=np.int32)
         weights = adjacency.weights
         # Trust weights are read by DeGroot agents only.
         if not degroots:
@@ -293,6 +303,7 @@ class FastRun:
             in_ptr=np.asarray(transposed.indptr, dtype=np.int64),
             senders=np.asarray(transposed.indices, dtype=np.int32),
             in_of_out=in_of_out,
+            out_of_in=np.asarray(arc_of if capacities else arc_of[:0], dtype=np.int32),
             trust=np.ascontiguousarray(trust, dtype=np.float64),
         )
 

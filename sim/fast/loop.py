@@ -11,7 +11,9 @@ every access to an agent or an arc is a cache miss, so the state a delivery touc
 packed together:
 
 * each message in the queue (:mod:`sim.fast.calendar`, a calendar queue rather than a
-  binary heap) carries its receiver, in-arc, option and sending time;
+  binary heap) carries its receiver, in-arc, sending time and a code holding its
+  announcement, option and whether its channel is capacity-limited (:func:`message_code`),
+  in 32 bytes;
 * each in-arc's record (:data:`INARC`) holds what the receiver last heard on it;
 * each agent's scalars are one record (:data:`AGENT`) and its per-option numbers one
   row of :attr:`Agents.opinion` (own evidence, neighbours announcing each option, belief);
@@ -58,8 +60,10 @@ BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN = 0, 1, 2, 3, 4, 5
 SEQUENTIAL, ASYNCHRONOUS, ROUNDS = 0, 1, 2
 # Latency distributions.
 CONSTANT, UNIFORM, EXPONENTIAL, LOGNORMAL, BETA = 0, 1, 2, 3, 4
-# Protocol events in the queue (messages have references >= 0).
+# Protocol events in the queue (messages have codes >= 0, see message_code).
 INIT, TURN, DRAINED, WAKE, ROUND_END, END = -1, -2, -3, -4, -5, -6
+MAX_OPTIONS = 2**15 - 1
+"""Most options a message's code has room for."""
 # Stop reasons, in the order of STOP_REASONS.
 RUNNING, COMPLETED, MAX_TIME, CONSENSUS, MAX_EVENTS, STALLED = 0, 1, 2, 3, 4, 5
 STOP_REASONS = (None, "completed", "max_time", "consensus", "max_events", "stalled")
@@ -195,13 +199,15 @@ class Config(NamedTuple):
 class Network(NamedTuple):
     """The graph, both ways. Out-arcs: ``indices[indptr[u]:indptr[u+1]]`` are the
     receivers of ``u``. In-arcs: ``senders[in_ptr[v]:in_ptr[v+1]]`` are those ``v``
-    hears, in increasing order; ``in_of_out[e]`` is the in-arc of out-arc ``e``."""
+    hears, in increasing order; ``in_of_out[e]`` is the in-arc of out-arc ``e`` and
+    ``out_of_in`` the converse (only with capacity-limited channels)."""
 
     indptr: np.ndarray
     indices: np.ndarray
     in_ptr: np.ndarray
     senders: np.ndarray
-    in_of_out: np.ndarray
+    in_of_out: np.ndarray  # int32
+    out_of_in: np.ndarray  # int32
     trust: np.ndarray  # per in-arc (only with DeGroot agents)
 
 
@@ -277,6 +283,22 @@ def _position(cfg: Config, b: Buffers, c, f, rc, old: int, new: int) -> None:
         f[F_CONSENSUS_SINCE] = f[F_NOW]
     elif c[C_CONSENSUS] == 1 and rc.max() < cfg.n:
         c[C_CONSENSUS] = 0
+
+
+# -------------------------------------------------------------------------- messages
+
+
+@njit(cache=True, inline="always")
+def message_code(ann: int, option: int, limited: bool) -> int:
+    """A message's code in the queue: announcement ``ann``, its ``option`` (at most
+    :data:`MAX_OPTIONS`) and whether it travels on a capacity-limited channel."""
+    return (ann << 16) | (int(limited) << 15) | option
+
+
+@njit(cache=True, inline="always")
+def message_parts(code: int) -> tuple[int, int, bool]:
+    """Announcement, option and capacity flag of a message's code."""
+    return code >> 16, code & MAX_OPTIONS, (code >> 15) & 1 == 1
 
 
 # ----------------------------------------------------------------------------- rules
@@ -531,6 +553,7 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
             b.scratch[1, j] = rng.random()
     now = f[F_NOW]
     option = b.anns[ann].option
+    plain, limited = message_code(ann, option, False), message_code(ann, option, True)
     capacity = ch.settings[g].capacity
     sequential = cfg.protocol == SEQUENTIAL
     for j in range(count):
@@ -542,10 +565,10 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
         receiver = net.indices[e]
         inarc = net.in_of_out[e]
         if capacity == 0:
-            calendar.schedule(q, now + b.scratch[0, j], ann, receiver, inarc, -1, option, now)
+            calendar.schedule(q, now + b.scratch[0, j], plain, receiver, inarc, now)
         elif ch.arcs[e].in_transit < capacity:
             ch.arcs[e].in_transit += 1
-            calendar.schedule(q, now + b.scratch[0, j], ann, receiver, inarc, e, option, now)
+            calendar.schedule(q, now + b.scratch[0, j], limited, receiver, inarc, now)
         elif ch.settings[g].queue:
             w = c[C_WAITING]
             c[C_WAITING] += 1
@@ -658,7 +681,7 @@ def _receive(cfg: Config, a: Agents, arcs: np.ndarray, v, p, ann, option, sent) 
 @njit(cache=True, inline="always")
 def schedule_step(q: Calendar, time: float, ref: int) -> None:
     """Schedule a protocol step (a SimPy timeout or triggered event)."""
-    calendar.schedule(q, time, ref, 0, 0, -1, 0, time)
+    calendar.schedule(q, time, ref, 0, 0, time)
 
 
 @njit(cache=True)
@@ -815,6 +838,7 @@ def run_loop(
         borrowed(net.in_ptr),
         borrowed(net.senders),
         borrowed(net.in_of_out),
+        borrowed(net.out_of_in),
         borrowed(net.trust),
     )
     a = Agents(borrowed(a.state), borrowed(a.opinion), borrowed(a.log_prior), borrowed(a.scores))
@@ -832,7 +856,9 @@ def run_loop(
         borrowed(q.block_next),
         borrowed(q.buckets),
         borrowed(q.current),
+        borrowed(q.work),
         borrowed(q.side),
+        borrowed(q.side_seq),
         borrowed(q.spare),
         borrowed(q.state),
         borrowed(q.width),
@@ -869,7 +895,7 @@ def run_loop(
             covered -= 1
         if not _room_rows(cfg, b.rows, c, f, time):
             return NEED_SPACE
-        time, ref, v, p, outarc, option, sent = calendar.take(q, where)
+        time, ref, v, p, sent = calendar.take(q, where)
         coming, coming_arc = calendar.upcoming(q, PREFETCH_AHEAD)
         if coming >= 0:
             prefetch_row(a.state, coming)
@@ -882,9 +908,11 @@ def run_loop(
             _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, order, rng, prng, arng)
             _stop_due(cfg, c, f)
             continue
-        # A delivery: announcement `ref` to `v` on in-arc `p`.
+        # A delivery: announcement `ann` to `v` on in-arc `p`.
+        ann, option, limited = message_parts(ref)
         c[C_DELIVERED] += 1
-        if outarc >= 0:  # a capacity-limited channel: its slot is free again
+        if limited:  # a capacity-limited channel: its slot is free again
+            outarc = net.out_of_in[p]
             w = ch.arcs[outarc].head
             if w >= 0:
                 # The freed slot goes straight to the oldest waiting message.
@@ -892,19 +920,11 @@ def run_loop(
                 if b.waiting[w].next < 0:
                     ch.arcs[outarc].tail = -1
                 waiting = b.waiting[w].ann
-                calendar.schedule(
-                    q,
-                    time + b.waiting[w].latency,
-                    waiting,
-                    v,
-                    p,
-                    outarc,
-                    b.anns[waiting].option,
-                    b.anns[waiting].time,
-                )
+                code = message_code(waiting, b.anns[waiting].option, True)
+                calendar.schedule(q, time + b.waiting[w].latency, code, v, p, b.anns[waiting].time)
             else:
                 ch.arcs[outarc].in_transit -= 1
-        if _receive(cfg, a, arcs, v, p, ref, option, sent) and cfg.wake_on_message:
+        if _receive(cfg, a, arcs, v, p, ann, option, sent) and cfg.wake_on_message:
             _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
         if cfg.protocol == SEQUENTIAL:
             r = a.state[v]
