@@ -57,12 +57,19 @@ def signal_log_likelihood(signal: int, accuracy: float, options: int) -> np.ndar
 
 
 @njit(cache=True, inline="always")
-def log_normalize_in_place(log_weights: np.ndarray) -> None:
-    """Shift log-weights, in place, so that they are log-probabilities (log-sum-exp = 0)."""
-    top = log_weights[0]
-    for value in log_weights:
+def _top(values: np.ndarray) -> float:
+    """The largest value (NaN if any is NaN), as ``values.max()`` but inlined."""
+    top = values[0]
+    for value in values:
         if value > top or np.isnan(value):
             top = value
+    return top
+
+
+@njit(cache=True, inline="always")
+def log_normalize_in_place(log_weights: np.ndarray) -> None:
+    """Shift log-weights, in place, so that they are log-probabilities (log-sum-exp = 0)."""
+    top = _top(log_weights)
     total = 0.0
     for value in log_weights:
         total += math.exp(value - top)
@@ -97,7 +104,7 @@ def probabilities(log_weights: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def choose(scores: np.ndarray, first: int, second: int, rng: np.random.Generator) -> int:
     """The option of highest score; ties go to ``first``, then ``second``, else uniform.
 
@@ -107,7 +114,7 @@ def choose(scores: np.ndarray, first: int, second: int, rng: np.random.Generator
         second: Next preferred option if tied (``-1``: none), usually the own signal.
         rng: Drawn from (one integer) only when the tie is among other options.
     """
-    threshold = scores.max() - TIE_TOLERANCE
+    threshold = _top(scores) - TIE_TOLERANCE
     tied = 0
     best = -1
     for k in range(len(scores)):
@@ -208,8 +215,11 @@ def threshold_candidates(counts: np.ndarray, threshold: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: int) -> np.ndarray:
-    """``P[state, action]`` of a Bayesian agent acting on public belief ``log_public``.
+def action_probabilities_into(
+    out: np.ndarray, posterior: np.ndarray, log_public: np.ndarray, accuracy: float, tie_rule: int
+) -> None:
+    """Write ``P[state, action]`` of a Bayesian agent acting on public belief
+    ``log_public`` into ``out`` (``(K, K)``), using ``posterior`` (``K``) as scratch.
 
     The agent draws a signal of the given accuracy, forms its posterior and acts by the
     tie rule (:data:`TIE_RULES`); the result marginalises over its signal.
@@ -218,12 +228,13 @@ def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: int)
     wrong = (1.0 - accuracy) / (k - 1)
     log_right = math.log(max(accuracy, 1e-12))
     log_wrong = math.log(max(wrong, 1e-12))
-    out = np.zeros((k, k))
-    posterior = np.empty(k)
+    for state in range(k):
+        for a in range(k):
+            out[state, a] = 0.0
     for signal in range(k):
         for state in range(k):
             posterior[state] = log_public[state] + (log_right if state == signal else log_wrong)
-        threshold = posterior.max() - TIE_TOLERANCE
+        threshold = _top(posterior) - TIE_TOLERANCE
         tied = 0
         for a in range(k):
             if posterior[a] >= threshold:
@@ -237,15 +248,31 @@ def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: int)
                 for a in range(k):
                     if posterior[a] >= threshold:
                         out[state, a] += p_signal / tied
+
+
+@njit(cache=True)
+def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: int) -> np.ndarray:
+    """``P[state, action]`` of a Bayesian agent acting on public belief ``log_public``
+    (see :func:`action_probabilities_into`)."""
+    k = len(log_public)
+    out = np.empty((k, k))
+    action_probabilities_into(out, np.empty(k), log_public, accuracy, tie_rule)
     return out
 
 
 @njit(cache=True)
-def update_public_belief_counts(
-    log_public: np.ndarray, counts: np.ndarray, accuracy: float, tie_rule: int
-) -> np.ndarray:
-    """Public belief after ``counts[k]`` announcements of each option ``k``, all made at
-    one moment on ``log_public``.
+def update_public_belief_counts_into(
+    out: np.ndarray,
+    log_public: np.ndarray,
+    counts: np.ndarray,
+    accuracy: float,
+    tie_rule: int,
+    likelihood: np.ndarray,
+    posterior: np.ndarray,
+) -> None:
+    """Write into ``out`` (not ``log_public`` itself) the public belief after
+    ``counts[k]`` announcements of each option ``k``, all made at one moment on
+    ``log_public``; ``likelihood`` (``(K, K)``) and ``posterior`` (``K``) are scratch.
 
     Announcements made at the same moment were made on the same public belief, so each
     multiplies in its likelihood under that belief. An action no Bayesian agent would take
@@ -253,19 +280,35 @@ def update_public_belief_counts(
     at a time in option order, so the rounding is the same however the announcements
     arrived.
     """
-    likelihood = action_probabilities(log_public, accuracy, tie_rule)
-    update = np.zeros(len(log_public))
+    action_probabilities_into(likelihood, posterior, log_public, accuracy, tie_rule)
+    k = len(log_public)
+    for state in range(k):
+        out[state] = 0.0
     for option in range(len(counts)):
         informative = True
-        for state in range(len(log_public)):
+        for state in range(k):
             if likelihood[state, option] <= 0.0:
                 informative = False
         if informative:
             for _ in range(int(counts[option])):
-                for state in range(len(log_public)):
-                    update[state] += math.log(likelihood[state, option])
-    out = log_public + update
+                for state in range(k):
+                    out[state] += math.log(likelihood[state, option])
+    for state in range(k):
+        out[state] = log_public[state] + out[state]
     log_normalize_in_place(out)
+
+
+@njit(cache=True)
+def update_public_belief_counts(
+    log_public: np.ndarray, counts: np.ndarray, accuracy: float, tie_rule: int
+) -> np.ndarray:
+    """Public belief after ``counts[k]`` announcements of each option ``k``, all made at
+    one moment on ``log_public`` (see :func:`update_public_belief_counts_into`)."""
+    k = len(log_public)
+    out = np.empty(k)
+    update_public_belief_counts_into(
+        out, log_public, counts, accuracy, tie_rule, np.empty((k, k)), np.empty(k)
+    )
     return out
 
 

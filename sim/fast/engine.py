@@ -220,6 +220,7 @@ class FastRun:
         out_degree = np.diff(adjacency.indptr)
         self._fan_total = int(adjacency.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0
+        self._in_max = int(np.diff(self._net.in_ptr).max()) if n else 0
         queues = bool(np.any(self._channels.settings["queue"]))
         self._buffers = self._initial_buffers(n, kinds, queues)
         # Room for twice a broadcast by everyone: storage never written to is address
@@ -366,7 +367,12 @@ class FastRun:
             opinion[:n, loop.PUBLIC][group_of == g] = rules.log_normalize(log_prior[g])
         opinion[n, loop.PUBLIC] = rules.log_normalize(log_prior[group_of[0]])
         return loop.Agents(
-            state=state, opinion=opinion, log_prior=log_prior, scores=np.zeros(options)
+            state=state,
+            opinion=opinion,
+            log_prior=log_prior,
+            scores=np.zeros(options),
+            likelihood=np.zeros((options, options)),
+            posterior=np.zeros(options),
         )
 
     @staticmethod
@@ -394,6 +400,7 @@ class FastRun:
             waiting=np.empty(messages if queues else 0, dtype=loop.WAITING),
             rows=np.empty((64, self.options + 4)),
             scratch=np.empty((2, max(self._fan_max, 1))),
+            heard=np.empty((2, max(self._in_max, 1) if "bayesian" in kinds else 0)),
         )
 
     # -- running ------------------------------------------------------------------------

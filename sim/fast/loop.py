@@ -218,6 +218,8 @@ class Agents(NamedTuple):
     opinion: np.ndarray  # (n + 1, PLANES, K): per agent and option, the planes below
     log_prior: np.ndarray  # (n_groups, K)
     scores: np.ndarray  # (K,) scratch
+    likelihood: np.ndarray  # (K, K) scratch of the Bayesian update
+    posterior: np.ndarray  # (K,) scratch of the Bayesian update
 
 
 class Channels(NamedTuple):
@@ -235,6 +237,7 @@ class Buffers(NamedTuple):
     waiting: np.ndarray  # WAITING records: messages queued for a busy channel
     rows: np.ndarray  # (rows, K + 4) time series
     scratch: np.ndarray  # (2, largest out-degree): latencies and loss draws of a broadcast
+    heard: np.ndarray  # (2, largest in-degree): a Bayesian's first announcements by time
 
 
 # -------------------------------------------------------------------------- recorder
@@ -329,45 +332,75 @@ def _social(a: Agents, v: int, rng) -> bool:
     return r.choice != previous
 
 
+@njit(cache=True, inline="always")
+def _update_public(a: Agents, v: int, r) -> None:
+    """``v``'s public belief after the latest group of first announcements (the
+    ``COUNTS`` plane), made on the ``BASE`` plane."""
+    rules.update_public_belief_counts_into(
+        a.opinion[v, PUBLIC],
+        a.opinion[v, BASE],
+        a.opinion[v, COUNTS],
+        r.assumed,
+        r.tie,
+        a.likelihood,
+        a.posterior,
+    )
+
+
+@njit(cache=True, inline="always")
+def _start_public(a: Agents, v: int, r) -> None:
+    """Set ``v``'s public belief to its normalised prior."""
+    public = a.opinion[v, PUBLIC]
+    for k in range(len(public)):
+        public[k] = a.log_prior[r.group, k]
+    rules.log_normalize_in_place(public)
+
+
 @njit(cache=True)
-def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, v: int) -> None:
+def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int) -> None:
     """Bayesian public log belief from the first announcements ``v`` heard, grouped by
     sending time (``PublicBeliefs.node_after(announcement_groups(...))``), and the
     bookkeeping of its latest group."""
-    lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
+    times, options = b.heard[0], b.heard[1]
     count = 0
-    for p in range(lo, hi):
+    for p in range(net.in_ptr[v], net.in_ptr[v + 1]):
         if arcs[p].first_time >= 0.0:
+            times[count] = arcs[p].first_time
+            options[count] = arcs[p].first_option
             count += 1
-    times = np.empty(count)
-    opts = np.empty(count, dtype=np.int64)
-    j = 0
-    for p in range(lo, hi):
-        if arcs[p].first_time >= 0.0:
-            times[j] = arcs[p].first_time
-            opts[j] = arcs[p].first_option
-            j += 1
-    order = np.argsort(times, kind="mergesort")
+    # A stable sort on time (ties keep the order of the in-arcs).
+    if count <= 64:
+        for i in range(1, count):
+            t, o = times[i], options[i]
+            j = i
+            while j > 0 and times[j - 1] > t:
+                times[j], options[j] = times[j - 1], options[j - 1]
+                j -= 1
+            times[j], options[j] = t, o
+    else:
+        order = np.argsort(times[:count], kind="mergesort")
+        times[:count] = times[:count][order]
+        options[:count] = options[:count][order]
     r = a.state[v]
-    belief = rules.log_normalize(a.log_prior[r.group])
-    base = belief
-    counts = np.zeros(len(a.scores), dtype=np.int64)
+    _start_public(a, v, r)
+    public, base, counts = a.opinion[v, PUBLIC], a.opinion[v, BASE], a.opinion[v, COUNTS]
+    for k in range(len(public)):
+        base[k] = public[k]
+        counts[k] = 0.0
     last = -1.0
     start = 0
     while start < count:
         end = start + 1
-        while end < count and times[order[end]] == times[order[start]]:
+        while end < count and times[end] == times[start]:
             end += 1
-        counts[:] = 0
-        for q in range(start, end):
-            counts[opts[order[q]]] += 1
-        base = belief
-        belief = rules.update_public_belief_counts(base, counts, r.assumed, r.tie)
-        last = times[order[start]]
+        for k in range(len(public)):
+            base[k] = public[k]
+            counts[k] = 0.0
+        for i in range(start, end):
+            counts[int(options[i])] += 1.0
+        _update_public(a, v, r)
+        last = times[start]
         start = end
-    a.opinion[v, PUBLIC] = belief
-    a.opinion[v, BASE] = base
-    a.opinion[v, COUNTS] = counts
     r.group_time = last
 
 
@@ -383,25 +416,24 @@ def _first_heard(a: Agents, v: int, time: float, option: int, replaced: bool) ->
     if replaced or (last >= 0.0 and time < last):
         r.dirty = True
         return
+    public, base, counts = a.opinion[v, PUBLIC], a.opinion[v, BASE], a.opinion[v, COUNTS]
     if last < 0.0 or time > last:
         if last < 0.0:
-            a.opinion[v, BASE] = rules.log_normalize(a.log_prior[r.group])
-        else:
-            a.opinion[v, BASE] = a.opinion[v, PUBLIC]
-        a.opinion[v, COUNTS] = 0.0
+            _start_public(a, v, r)
+        for k in range(len(public)):
+            base[k] = public[k]
+            counts[k] = 0.0
         r.group_time = time
-    a.opinion[v, COUNTS, option] += 1.0
-    a.opinion[v, PUBLIC] = rules.update_public_belief_counts(
-        a.opinion[v, BASE], a.opinion[v, COUNTS], r.assumed, r.tie
-    )
+    counts[option] += 1.0
+    _update_public(a, v, r)
 
 
 @njit(cache=True, inline="always")
-def _bayesian(net: Network, a: Agents, arcs: np.ndarray, v: int, rng) -> bool:
+def _bayesian(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng) -> bool:
     """``BayesianAgent.decide``."""
     r = a.state[v]
     if r.dirty:
-        _recompute_public(net, a, arcs, v)
+        _recompute_public(net, a, arcs, b, v)
         r.dirty = False
     for k in range(len(a.scores)):
         a.scores[k] = a.opinion[v, PUBLIC, k] + a.opinion[v, OWN, k]
@@ -507,7 +539,7 @@ def _decide(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng) 
     if kind == SOCIAL:
         return _social(a, v, rng)
     if kind == BAYESIAN:
-        return _bayesian(net, a, arcs, v, rng)
+        return _bayesian(net, a, arcs, b, v, rng)
     if kind == DEGROOT:
         return _degroot(net, a, arcs, b, v, rng)
     if kind == THRESHOLD:
@@ -841,7 +873,14 @@ def run_loop(
         borrowed(net.out_of_in),
         borrowed(net.trust),
     )
-    a = Agents(borrowed(a.state), borrowed(a.opinion), borrowed(a.log_prior), borrowed(a.scores))
+    a = Agents(
+        borrowed(a.state),
+        borrowed(a.opinion),
+        borrowed(a.log_prior),
+        borrowed(a.scores),
+        borrowed(a.likelihood),
+        borrowed(a.posterior),
+    )
     arcs = borrowed(arcs)
     ch = Channels(borrowed(ch.settings), borrowed(ch.arcs))
     b = Buffers(
@@ -850,6 +889,7 @@ def run_loop(
         borrowed(b.waiting),
         borrowed(b.rows),
         borrowed(b.scratch),
+        borrowed(b.heard),
     )
     q = Calendar(
         borrowed(q.slots),
