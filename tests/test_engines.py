@@ -110,6 +110,17 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "stop": {"max_events": 150},
         },
     ),
+    # No wake-ups: the queue runs dry before max_time while messages are still due
+    # after it (the fast engine never queues those).
+    "social, asynchronous, messages due after max_time": (
+        "network_herding.toml",
+        {
+            "population.size": 14,
+            "channels": {"latency": {"dist": "exponential", "mean": 1.0}},
+            "protocol": {"kind": "asynchronous", "wake_rate": 0.0},
+            "stop": {"max_time": 1.5, "consensus": False},
+        },
+    ),
     "social, asynchronous, zero latency, stalls": (
         "network_herding.toml",
         {
@@ -175,6 +186,18 @@ def test_distribution_check_has_power() -> None:
     a = _table([base.run(seed=s) for s in seeds])
     b = _table([other.run(seed=s + 10_000) for s in seeds])
     assert min(_distributions_agree(a, b).values()) < 1e-3
+
+
+def test_a_run_ends_at_max_time_though_its_last_messages_are_never_queued() -> None:
+    for fast, simpy in zip(
+        _runs("social, asynchronous, messages due after max_time", "fast", range(20)),
+        _runs("social, asynchronous, messages due after max_time", "simpy", range(20)),
+        strict=True,
+    ):
+        assert fast.summary["stop_reason"] == simpy.summary["stop_reason"] == "max_time"
+        assert fast.summary["sim_time"] == simpy.summary["sim_time"] == 1.5
+        assert fast.summary["messages_delivered"] == simpy.summary["messages_delivered"]
+        assert fast.timeseries.equals(simpy.timeseries)
 
 
 def test_every_stylized_kind_and_protocol_is_covered() -> None:

@@ -17,7 +17,8 @@ packed together:
 * each in-arc's record (:data:`INARC`) holds what the receiver last heard on it;
 * each agent's scalars are one record (:data:`AGENT`) and its per-option numbers one
   row of :attr:`Agents.opinion` (own evidence, neighbours announcing each option, belief);
-* the rules work on a scratch row, allocating nothing.
+* the rules work on a scratch row, allocating nothing;
+* a message due after ``max_time`` is counted and never queued (the run stops first).
 
 The helpers on a delivery's path are inlined into the loop (``inline="always"``). Numba
 counts references on every array a compiled function receives (an atomic operation per
@@ -104,8 +105,9 @@ NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
     C_OBSERVED,
     C_POOL,
     C_NEED,
-) = range(22)
-N_COUNTERS = 22
+    C_BEYOND,
+) = range(23)
+N_COUNTERS = 23
 # Slots of the float state.
 F_NOW, F_INSTANT, F_CONSENSUS_SINCE, F_NEXT_SAMPLE = range(4)
 N_FLOATS = 4
@@ -559,6 +561,17 @@ def _decide(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng) 
 
 
 @njit(cache=True, inline="always")
+def _send(cfg: Config, q: Calendar, c, time: float, code: int, v: int, p: int, sent: float):
+    """Schedule the delivery of a message to ``v`` on in-arc ``p`` at ``time``, unless
+    it falls after ``max_time``: the run stops before then, so the message is only
+    counted (``c[C_BEYOND]``, which keeps the run going to ``max_time``)."""
+    if time > cfg.max_time:
+        c[C_BEYOND] += 1
+    else:
+        calendar.schedule(q, time, code, v, p, sent)
+
+
+@njit(cache=True, inline="always")
 def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, u, ann, rng):
     """Send announcement ``ann`` of ``u`` to all its receivers (``Channels.broadcast``)."""
     lo, hi = net.indptr[u], net.indptr[u + 1]
@@ -597,10 +610,10 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
         receiver = net.indices[e]
         inarc = net.in_of_out[e]
         if capacity == 0:
-            calendar.schedule(q, now + b.scratch[0, j], plain, receiver, inarc, now)
+            _send(cfg, q, c, now + b.scratch[0, j], plain, receiver, inarc, now)
         elif ch.arcs[e].in_transit < capacity:
             ch.arcs[e].in_transit += 1
-            calendar.schedule(q, now + b.scratch[0, j], limited, receiver, inarc, now)
+            _send(cfg, q, c, now + b.scratch[0, j], limited, receiver, inarc, now)
         elif ch.settings[g].queue:
             w = c[C_WAITING]
             c[C_WAITING] += 1
@@ -909,7 +922,12 @@ def run_loop(
     while c[C_STOP] == RUNNING:
         where, time, ref = calendar.peek(q)
         if where == calendar.EMPTY:
-            c[C_STOP] = COMPLETED
+            if c[C_BEYOND] > 0:  # messages are due after max_time
+                if cfg.max_time > f[F_NOW]:
+                    f[F_NOW] = cfg.max_time
+                c[C_STOP] = MAX_TIME
+            else:
+                c[C_STOP] = COMPLETED
             break
         if where == calendar.SHORT:
             c[C_NEED] = NEED_QUEUE
@@ -961,7 +979,7 @@ def run_loop(
                     ch.arcs[outarc].tail = -1
                 waiting = b.waiting[w].ann
                 code = message_code(waiting, b.anns[waiting].option, True)
-                calendar.schedule(q, time + b.waiting[w].latency, code, v, p, b.anns[waiting].time)
+                _send(cfg, q, c, time + b.waiting[w].latency, code, v, p, b.anns[waiting].time)
             else:
                 ch.arcs[outarc].in_transit -= 1
         if _receive(cfg, a, arcs, v, p, ann, option, sent) and cfg.wake_on_message:
