@@ -214,7 +214,7 @@ def threshold_candidates(counts: np.ndarray, threshold: float) -> np.ndarray:
     return np.flatnonzero(counts == best)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def action_probabilities_into(
     out: np.ndarray, posterior: np.ndarray, log_public: np.ndarray, accuracy: float, tie_rule: int
 ) -> None:
@@ -285,14 +285,19 @@ def update_public_belief_counts_into(
     for state in range(k):
         out[state] = 0.0
     for option in range(len(counts)):
+        times = int(counts[option])
+        if times == 0:
+            continue
         informative = True
         for state in range(k):
             if likelihood[state, option] <= 0.0:
                 informative = False
         if informative:
-            for _ in range(int(counts[option])):
+            for state in range(k):
+                posterior[state] = math.log(likelihood[state, option])
+            for _ in range(times):
                 for state in range(k):
-                    out[state] += math.log(likelihood[state, option])
+                    out[state] += posterior[state]
     for state in range(k):
         out[state] = log_public[state] + out[state]
     log_normalize_in_place(out)
