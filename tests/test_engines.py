@@ -28,6 +28,7 @@ from scipy import stats
 import sim
 from sim.errors import ScenarioError
 from sim.fast import FastRun
+from sim.fast import calendar as fast_calendar
 from sim.fast import engine as fast_engine
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
@@ -198,6 +199,27 @@ def test_a_run_ends_at_max_time_though_its_last_messages_are_never_queued() -> N
         assert fast.summary["sim_time"] == simpy.summary["sim_time"] == 1.5
         assert fast.summary["messages_delivered"] == simpy.summary["messages_delivered"]
         assert fast.timeseries.equals(simpy.timeseries)
+
+
+def test_a_queue_reserved_smaller_grows_and_gives_the_same_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path, overrides = CASES["social + bayesian, asynchronous, watts_strogatz, loss"]
+    scenario = sim.load(SCENARIOS / path, {**overrides, "engine": "fast"})
+    expected = scenario.run(seed=3)
+    new, asked = fast_calendar.new, []
+
+    def refuse_large(events: int, width: float) -> fast_calendar.Calendar:
+        asked.append(events)
+        if len(asked) == 1:
+            raise MemoryError
+        return new(8, width)  # far too small: the run must grow it
+
+    monkeypatch.setattr(fast_calendar, "new", refuse_large)
+    got = scenario.run(seed=3)
+    assert asked[1] * 2 == asked[0]
+    assert got.summary | {"wall_seconds": 0} == expected.summary | {"wall_seconds": 0}
+    assert got.timeseries.equals(expected.timeseries)
 
 
 def test_every_stylized_kind_and_protocol_is_covered() -> None:

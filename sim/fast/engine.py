@@ -224,8 +224,13 @@ class FastRun:
         queues = bool(np.any(self._channels.settings["queue"]))
         self._buffers = self._initial_buffers(n, kinds, queues)
         # Room for twice a broadcast by everyone: storage never written to is address
-        # space only, and growing the queue later would copy it.
-        self._queue = calendar.new(2 * (self._fan_total + n), _bucket_width(config))
+        # space only, and growing the queue later would copy it. Where the system will
+        # not reserve that much, start at one broadcast and grow when needed.
+        width = _bucket_width(config)
+        try:
+            self._queue = calendar.new(2 * (self._fan_total + n), width)
+        except MemoryError:
+            self._queue = calendar.new(self._fan_total + n, width)
         self._counters = np.zeros(loop.N_COUNTERS, dtype=np.int64)
         self._counters[loop.C_FIRST_OPTION] = -1
         self._counters[loop.C_WAIT_AGENT] = -1
