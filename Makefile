@@ -46,6 +46,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
+	@# Recompiles the fast engine only if its sources changed since the last build, once,
+	@# rather than in every test process at the same time.
+	$(BIN)/python -m sim.fast
 	$(BIN)/python -m pytest -q -n 2
 
 test: lint typecheck pytest

@@ -176,28 +176,37 @@ def _triangle_pairs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _transpose_rows(
-    n: int, indptr: np.ndarray, indices: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counting sort of the arcs by receiver; rows come out sorted because senders are
-    visited in ascending order."""
+def _transpose_into(
+    n: int,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    t_indptr: np.ndarray,
+    t_indices: np.ndarray,
+    origin: np.ndarray,
+    position: np.ndarray,
+) -> None:
+    """Counting sort of the arcs by receiver into ``t_indptr`` (zeros) and ``t_indices``;
+    rows come out sorted because senders are visited in ascending order. ``origin[q]``
+    gets the arc that reversed arc ``q`` came from and ``position[p]`` where arc ``p``
+    went; either may be empty (not wanted), and any integer type wide enough."""
     m = indices.shape[0]
-    t_indptr = np.zeros(n + 1, np.int64)
     for p in range(m):
         t_indptr[indices[p] + 1] += 1
     for v in range(n):
         t_indptr[v + 1] += t_indptr[v]
     fill = t_indptr[:-1].copy()
-    t_indices = np.empty(m, np.int32)
-    arc_of = np.empty(m, np.int64)
+    origins = origin.shape[0] > 0
+    positions = position.shape[0] > 0
     for u in range(n):
         for p in range(indptr[u], indptr[u + 1]):
             v = indices[p]
             q = fill[v]
-            t_indices[q] = u
-            arc_of[q] = p
             fill[v] += 1
-    return t_indptr, t_indices, arc_of
+            t_indices[q] = u
+            if origins:
+                origin[q] = p
+            if positions:
+                position[p] = q
 
 
 @njit(cache=True)
@@ -495,9 +504,38 @@ class Adjacency:
             ``reverse.weights == weights[arc_of]`` and any other per-arc data maps the
             same way.
         """
-        indptr, indices, arc_of = _transpose_rows(self.n, self.indptr, self.indices)
+        indptr, indices, arc_of, _ = self.in_arcs(origins=True, positions=False, dtype=np.int64)
         weights = None if self.weights is None else self.weights[arc_of]
         return Adjacency(indptr, indices, weights, self.node_attrs), arc_of
+
+    def in_arcs(
+        self, *, origins: bool, positions: bool, dtype: type[np.integer[Any]] = np.int32
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The arcs grouped by receiver (the rows of :meth:`transpose`) and how they map
+        to the arcs by sender, without building an :class:`Adjacency`.
+
+        Args:
+            origins: Return ``origin`` (else it is empty).
+            positions: Return ``position`` (else it is empty).
+            dtype: Integer type of ``origin`` and ``position`` (``int32`` halves their
+                memory; it must hold :attr:`n_arcs`).
+
+        Returns:
+            ``(in_ptr, senders, origin, position)``: ``senders[in_ptr[v]:in_ptr[v + 1]]``
+            are, ascending, the ``u`` with an arc ``u -> v`` (``int64`` and ``int32``);
+            reversed arc ``q`` is arc ``origin[q]`` of :attr:`indices`, and arc ``p`` of
+            :attr:`indices` is reversed arc ``position[p]`` (the two are inverse
+            permutations).
+        """
+        if self.n_arcs > np.iinfo(dtype).max:
+            raise ValueError(f"{self.n_arcs} arcs do not fit {np.dtype(dtype).name}")
+        m = self.n_arcs
+        in_ptr = np.zeros(self.n + 1, np.int64)
+        senders = np.empty(m, np.int32)
+        origin = np.empty(m if origins else 0, dtype)
+        position = np.empty(m if positions else 0, dtype)
+        _transpose_into(self.n, self.indptr, self.indices, in_ptr, senders, origin, position)
+        return in_ptr, senders, origin, position
 
     def is_symmetric(self) -> bool:
         """Whether every arc ``u -> v`` has its reverse ``v -> u`` (weights ignored)."""

@@ -11,9 +11,9 @@ choices draw from the ``numpy.random.Generator`` passed in (numba reproduces num
 generators bit for bit, so a draw made here equals the same draw made in Python).
 
 Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_normalize`,
-:func:`social_score`, :func:`degroot_average`, :func:`threshold_candidates`,
-:func:`action_probabilities`, :func:`update_public_belief`, :func:`cascade_action`,
-:func:`entropy_bits`.
+:func:`normalized`, :func:`social_score`, :func:`degroot_average`,
+:func:`threshold_candidates`, :func:`action_probabilities`, :func:`update_public_belief`,
+:func:`cascade_action`, :func:`entropy_bits`.
 """
 
 from __future__ import annotations
@@ -86,14 +86,42 @@ def log_normalize(log_weights: np.ndarray) -> np.ndarray:
     return out
 
 
+@njit(cache=True, inline="always")
+def normalize_into(probabilities: np.ndarray, log_weights: np.ndarray) -> None:
+    """Shift log-weights, in place, to log-probabilities (as :func:`log_normalize_in_place`,
+    to the bit) and write the probability vector into ``probabilities``.
+
+    The probabilities come from the exponentials the normalisation already takes,
+    ``exp(w - max) / sum``: one ``exp`` per option rather than two, and no rounding of
+    the logarithm carried into them.
+    """
+    top = _top(log_weights)
+    total = 0.0
+    for k in range(len(log_weights)):
+        weight = math.exp(log_weights[k] - top)
+        probabilities[k] = weight
+        total += weight
+    shift = top + math.log(total)
+    for k in range(len(log_weights)):
+        log_weights[k] = log_weights[k] - shift
+        probabilities[k] = probabilities[k] / total
+
+
 @njit(cache=True)
 def probabilities_into(out: np.ndarray, log_weights: np.ndarray) -> None:
-    """Write the probability vector of some log-weights into ``out``."""
-    for k in range(len(out)):
-        out[k] = log_weights[k]
-    log_normalize_in_place(out)
-    for k in range(len(out)):
-        out[k] = math.exp(out[k])
+    """Write the probability vector of some log-weights into ``out`` (see
+    :func:`normalize_into`)."""
+    normalize_into(out, log_weights.copy())
+
+
+@njit(cache=True)
+def normalized(log_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-probabilities and probabilities of some log-weights (see
+    :func:`normalize_into`)."""
+    log_probabilities = log_weights.astype(np.float64)
+    out = np.empty(len(log_probabilities))
+    normalize_into(out, log_probabilities)
+    return log_probabilities, out
 
 
 @njit(cache=True)
@@ -260,7 +288,7 @@ def action_probabilities(log_public: np.ndarray, accuracy: float, tie_rule: int)
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_public_belief_counts_into(
     out: np.ndarray,
     log_public: np.ndarray,

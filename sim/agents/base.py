@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.channels import ChannelOverride
 from sim.distributions import Quantity, check_support
-from sim.rules import choose, log_normalize, probabilities, signal_log_likelihood
+from sim.rules import choose, normalized, probabilities, signal_log_likelihood
 from sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -235,8 +235,8 @@ class SocietyAgent(mesa.Agent):
         raise NotImplementedError
 
     def _set_belief(self, log_posterior: np.ndarray) -> np.ndarray:
-        log_posterior = log_normalize(log_posterior)
-        self._belief = np.exp(log_posterior)
+        """Set ``belief`` from an unnormalised log posterior; return it normalised."""
+        log_posterior, self._belief = normalized(log_posterior)
         return log_posterior
 
     def _choose(self, scores: np.ndarray, first: int | None, second: int | None = None) -> bool:

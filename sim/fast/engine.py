@@ -130,7 +130,7 @@ def _initial_opinion(
         rules.signal_log_likelihood_into(opinion[i, loop.OWN], signals[i], accuracy[i])
         for k in range(len(scratch)):
             scratch[k] = log_prior[group[i], k] + opinion[i, loop.OWN, k]
-        rules.probabilities_into(opinion[i, loop.BELIEF], scratch)
+        rules.normalize_into(opinion[i, loop.BELIEF], scratch)
 
 
 def _bucket_width(config: ScenarioConfig) -> float:
@@ -208,7 +208,8 @@ class FastRun:
                 f"the fast engine handles at most {np.iinfo(np.int32).max:,} arcs; "
                 f"this network has {adjacency.n_arcs:,} (use engine = 'simpy')"
             )
-        capacities = any(c.capacity for c in config.group_channels())
+        self._channels = self._channel_state(config, adjacency)
+        capacities = len(self._channels.arcs) > 0
         self._net = self._network(adjacency, self._cfg.degroots, capacities)
         self._agents = self._population(config, population, signals, accuracy_of)
         kinds: set[str] = {g.agent for g in groups}
@@ -216,7 +217,6 @@ class FastRun:
         self._arcs["heard_time"] = -1.0
         self._arcs["first_time"] = -1.0
         self._arcs["heard_ann"] = -1
-        self._channels = self._channel_state(config, adjacency)
         out_degree = np.diff(adjacency.indptr)
         self._fan_total = int(adjacency.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0
@@ -292,24 +292,26 @@ class FastRun:
 
     @staticmethod
     def _network(adjacency: Adjacency, degroots: bool, capacities: bool) -> loop.Network:
-        transposed, arc_of = adjacency.transpose()
-        in_of_out = np.empty(len(arc_of), dtype=np.int32)
-        in_of_out[arc_of] = np.arange(len(arc_of), dtype=np.int32)
         weights = adjacency.weights
-        # Trust weights are read by DeGroot agents only.
+        # Trust weights are read by DeGroot agents only; out-arcs of in-arcs are needed
+        # for them and for capacity-limited channels.
+        weighted = degroots and weights is not None
+        in_ptr, senders, out_of_in, in_of_out = adjacency.in_arcs(
+            origins=capacities or weighted, positions=True
+        )
         if not degroots:
             trust = np.empty(0)
         elif weights is None:
-            trust = np.ones(len(arc_of))
+            trust = np.ones(len(senders))
         else:
-            trust = np.asarray(weights)[arc_of]
+            trust = np.asarray(weights)[out_of_in]
         return loop.Network(
             indptr=np.asarray(adjacency.indptr, dtype=np.int64),
             indices=np.asarray(adjacency.indices, dtype=np.int32),
-            in_ptr=np.asarray(transposed.indptr, dtype=np.int64),
-            senders=np.asarray(transposed.indices, dtype=np.int32),
+            in_ptr=in_ptr,
+            senders=senders,
             in_of_out=in_of_out,
-            out_of_in=np.asarray(arc_of if capacities else arc_of[:0], dtype=np.int32),
+            out_of_in=out_of_in if capacities else out_of_in[:0],
             trust=np.ascontiguousarray(trust, dtype=np.float64),
         )
 

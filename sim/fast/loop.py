@@ -44,7 +44,6 @@ Main entry point: :func:`run_loop`.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -313,10 +312,7 @@ def message_parts(code: int) -> tuple[int, int, bool]:
 def _set_belief(a: Agents, v: int) -> None:
     """Normalise the scratch log posterior and store it as ``v``'s belief
     (``SocietyAgent._set_belief``)."""
-    scores = a.scores
-    rules.log_normalize_in_place(scores)
-    for k in range(len(scores)):
-        a.opinion[v, BELIEF, k] = math.exp(scores[k])
+    rules.normalize_into(a.opinion[v, BELIEF], a.scores)
 
 
 @njit(cache=True, inline="always")
@@ -698,6 +694,13 @@ def _act(cfg, net, a: Agents, arcs, ch, b, q, c, f, rc, v: int, announce: bool, 
     _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, announce, rng, arng)
 
 
+@njit(cache=True)
+def _act_all(cfg, net, a: Agents, arcs, ch, b, q, c, f, rc, announce: bool, rng, arng) -> None:
+    """Every agent acts, in index order (:func:`_act_inline` inlined: one call for all)."""
+    for v in range(cfg.n):
+        _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, announce, rng, arng)
+
+
 @njit(cache=True, inline="always")
 def _receive(cfg: Config, a: Agents, arcs: np.ndarray, v, p, ann, option, sent) -> bool:
     """``SocietyAgent.receive`` (and the Bayesian first-announcement bookkeeping)."""
@@ -759,8 +762,7 @@ def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, order, rng, prng
         return
     if cfg.protocol == ASYNCHRONOUS:
         if ref == INIT:
-            for v in range(cfg.n):
-                _act(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
+            _act_all(cfg, net, a, arcs, ch, b, q, c, f, rc, True, rng, arng)
         elif ref == WAKE:
             v = prng.integers(0, cfg.n)
             _act(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
@@ -774,8 +776,7 @@ def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, order, rng, prng
     # ROUNDS
     if ref == END:
         return
-    for v in range(cfg.n):
-        _act(cfg, net, a, arcs, ch, b, q, c, f, rc, v, False, rng, arng)
+    _act_all(cfg, net, a, arcs, ch, b, q, c, f, rc, False, rng, arng)
     if ref == ROUND_END:
         c[C_ROUND] += 1
     if c[C_ROUND] < cfg.rounds:
@@ -959,6 +960,15 @@ def run_loop(
             prefetch_row(a.state, coming)
             prefetch_row(a.opinion, coming)
             prefetch_row(arcs, coming_arc)
+            if cfg.wake_on_message:
+                prefetch_row(net.indptr, coming)
+        if cfg.wake_on_message:
+            # Where a nearer receiver's out-arcs are, should it act and broadcast.
+            nearer, _ = calendar.upcoming(q, PREFETCH_AHEAD // 2)
+            if nearer >= 0:
+                first = net.indptr[nearer]
+                prefetch_row(net.indices, first)
+                prefetch_row(net.in_of_out, first)
         f[F_NOW] = time
         c[C_EVENTS] += 1
         processed += 1
