@@ -213,10 +213,7 @@ class FastRun:
         self._net = self._network(adjacency, self._cfg.degroots, capacities)
         self._agents = self._population(config, population, signals, accuracy_of)
         kinds: set[str] = {g.agent for g in groups}
-        self._arcs = np.zeros(len(self._net.senders), dtype=loop.INARC)
-        self._arcs["heard_time"] = -1.0
-        self._arcs["first_time"] = -1.0
-        self._arcs["heard_ann"] = -1
+        self._arcs = np.zeros(len(self._net.senders), dtype=loop.INARC)  # nothing heard
         out_degree = np.diff(adjacency.indptr)
         self._fan_total = int(adjacency.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0

@@ -162,15 +162,16 @@ QUEUED = np.dtype([("in_transit", np.int64), ("head", np.int64), ("tail", np.int
 
 INARC = np.dtype(
     [
-        ("heard_time", np.float64),  # sent time of the latest announcement heard (-1: none)
+        ("heard_time", np.float64),  # sent time of the latest announcement heard
         ("first_time", np.float64),  # Bayesian: sent time of the first announcement heard
         ("heard_ann", np.int64),  # DeGroot: the latest announcement heard
-        ("heard_option", np.int32),
-        ("first_option", np.int32),
+        ("heard", np.int32),  # its option + 1 (0: nothing heard yet)
+        ("first", np.int32),  # Bayesian: the first announcement's option + 1 (0: none)
     ],
     align=True,
 )
-"""What a receiver knows of one sender."""
+"""What a receiver knows of one sender. All zeros is "nothing heard yet", so the records
+start as zeroed memory, which the system provides without a pass over it."""
 
 
 class Config(NamedTuple):
@@ -362,9 +363,9 @@ def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: 
     times, options = b.heard[0], b.heard[1]
     count = 0
     for p in range(net.in_ptr[v], net.in_ptr[v + 1]):
-        if arcs[p].first_time >= 0.0:
+        if arcs[p].first > 0:
             times[count] = arcs[p].first_time
-            options[count] = arcs[p].first_option
+            options[count] = arcs[p].first - 1
             count += 1
     # A stable sort on time (ties keep the order of the in-arcs).
     if count <= 64:
@@ -449,8 +450,7 @@ def _degroot(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng)
     lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
     m = 0
     for p in range(lo, hi):
-        ann = arcs[p].heard_ann
-        if ann >= 0 and b.anns[ann].slot >= 0:
+        if arcs[p].heard > 0 and b.anns[arcs[p].heard_ann].slot >= 0:
             m += 1
     belief = a.opinion[v, BELIEF]
     if m > 0:
@@ -458,9 +458,8 @@ def _degroot(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng)
         trust = np.empty(m)
         j = 0
         for p in range(lo, hi):
-            ann = arcs[p].heard_ann
-            if ann >= 0 and b.anns[ann].slot >= 0:
-                stacked[j] = b.pool[b.anns[ann].slot]
+            if arcs[p].heard > 0 and b.anns[arcs[p].heard_ann].slot >= 0:
+                stacked[j] = b.pool[b.anns[arcs[p].heard_ann].slot]
                 trust[j] = net.trust[p]
                 j += 1
         belief[:] = rules.degroot_average(belief.copy(), stacked, trust, r.self_weight)
@@ -512,14 +511,14 @@ def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng) -> bool:
     lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
     m = 0
     for p in range(lo, hi):
-        if arcs[p].heard_time >= 0.0:
+        if arcs[p].heard > 0:
             m += 1
     if m > 0:
         pick = rng.integers(0, m)
         for p in range(lo, hi):
-            if arcs[p].heard_time >= 0.0:
+            if arcs[p].heard > 0:
                 if pick == 0:
-                    r.choice = arcs[p].heard_option
+                    r.choice = arcs[p].heard - 1
                     break
                 pick -= 1
     elif previous < 0:
@@ -706,18 +705,17 @@ def _receive(cfg: Config, a: Agents, arcs: np.ndarray, v, p, ann, option, sent) 
     """``SocietyAgent.receive`` (and the Bayesian first-announcement bookkeeping)."""
     arc = arcs[p]
     if cfg.bayesians and a.state[v].kind == BAYESIAN:
-        first = arc.first_time
-        if first < 0.0 or sent < first:
+        had_first = arc.first > 0
+        if not had_first or sent < arc.first_time:
             arc.first_time = sent
-            arc.first_option = option
-            _first_heard(a, v, sent, option, first >= 0.0)
-    heard = arc.heard_time
-    if heard >= 0.0:
-        if sent < heard:
+            arc.first = option + 1
+            _first_heard(a, v, sent, option, had_first)
+    if arc.heard > 0:
+        if sent < arc.heard_time:
             return False
-        a.opinion[v, HEARD, arc.heard_option] -= 1.0
+        a.opinion[v, HEARD, arc.heard - 1] -= 1.0
     arc.heard_time = sent
-    arc.heard_option = option
+    arc.heard = option + 1
     arc.heard_ann = ann
     a.opinion[v, HEARD, option] += 1.0
     return True
