@@ -116,6 +116,38 @@ def _latency(config: ChannelConfig) -> tuple[int, float, float]:
 
 
 @njit(cache=True)
+def _agent_records(
+    state: np.ndarray,
+    group: np.ndarray,
+    signals: np.ndarray,
+    accuracy: np.ndarray,
+    of_group: np.ndarray,
+    weight: np.ndarray,
+    threshold: np.ndarray,
+    self_weight: np.ndarray,
+) -> None:
+    """Fill every agent's record (zeroed) in one pass; ``of_group`` holds each group's
+    ``kind``, ``tie``, ``tolerance``, ``assumed`` (NaN: the agent's own accuracy) and
+    ``held`` (-1: the agent's signal)."""
+    for i in range(len(state)):
+        g = group[i]
+        r = state[i]
+        r.kind = of_group[g].kind
+        r.tie = of_group[g].tie
+        r.group = g
+        r.signal = signals[i]
+        r.choice = -1
+        r.held = signals[i] if of_group[g].held < 0 else of_group[g].held
+        r.weight = weight[i]
+        r.threshold = threshold[i]
+        r.self_weight = self_weight[i]
+        r.tolerance = of_group[g].tolerance
+        assumed = of_group[g].assumed
+        r.assumed = accuracy[i] if np.isnan(assumed) else assumed
+        r.group_time = -1.0
+
+
+@njit(cache=True)
 def _initial_opinion(
     opinion: np.ndarray,
     signals: np.ndarray,
@@ -123,14 +155,31 @@ def _initial_opinion(
     log_prior: np.ndarray,
     group: np.ndarray,
 ) -> None:
-    """Own evidence and the belief it gives, for every agent (what each SimPy agent
-    computes when it is made)."""
+    """Own evidence and the belief it gives, and the public belief before any
+    announcement (the prior), for every agent (what each SimPy agent computes when it
+    is made)."""
     scratch = np.empty(opinion.shape[2])
+    public = np.empty((len(log_prior), opinion.shape[2]))
+    for g in range(len(log_prior)):
+        public[g] = rules.log_normalize(log_prior[g])
     for i in range(len(signals)):
         rules.signal_log_likelihood_into(opinion[i, loop.OWN], signals[i], accuracy[i])
         for k in range(len(scratch)):
             scratch[k] = log_prior[group[i], k] + opinion[i, loop.OWN, k]
+            opinion[i, loop.PUBLIC, k] = public[group[i], k]
         rules.normalize_into(opinion[i, loop.BELIEF], scratch)
+
+
+_GROUP = np.dtype(
+    [
+        ("kind", np.int64),
+        ("tie", np.int64),
+        ("tolerance", np.float64),
+        ("assumed", np.float64),
+        ("held", np.int64),
+    ]
+)
+"""What the members of a population group share (see :func:`_agent_records`)."""
 
 
 def _bucket_width(config: ScenarioConfig) -> float:
@@ -208,26 +257,27 @@ class FastRun:
                 f"the fast engine handles at most {np.iinfo(np.int32).max:,} arcs; "
                 f"this network has {adjacency.n_arcs:,} (use engine = 'simpy')"
             )
+        # Room in the queue for twice a broadcast by everyone: storage never written to
+        # is address space only, and growing the queue later would copy it. Where the
+        # system will not reserve that much, start at one broadcast and grow when needed.
+        broadcast = adjacency.n_arcs + n
+        width = _bucket_width(config)
+        try:
+            self._queue = calendar.new(2 * broadcast, width)
+        except MemoryError:
+            self._queue = calendar.new(broadcast, width)
+        self._arcs = np.zeros(adjacency.n_arcs, dtype=loop.INARC)  # nothing heard yet
         self._channels = self._channel_state(config, adjacency)
         capacities = len(self._channels.arcs) > 0
         self._net = self._network(adjacency, self._cfg.degroots, capacities)
         self._agents = self._population(config, population, signals, accuracy_of)
         kinds: set[str] = {g.agent for g in groups}
-        self._arcs = np.zeros(len(self._net.senders), dtype=loop.INARC)  # nothing heard
         out_degree = np.diff(adjacency.indptr)
         self._fan_total = int(adjacency.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0
         self._in_max = int(np.diff(self._net.in_ptr).max()) if n else 0
         queues = bool(np.any(self._channels.settings["queue"]))
         self._buffers = self._initial_buffers(n, kinds, queues)
-        # Room for twice a broadcast by everyone: storage never written to is address
-        # space only, and growing the queue later would copy it. Where the system will
-        # not reserve that much, start at one broadcast and grow when needed.
-        width = _bucket_width(config)
-        try:
-            self._queue = calendar.new(2 * (self._fan_total + n), width)
-        except MemoryError:
-            self._queue = calendar.new(self._fan_total + n, width)
         self._counters = np.zeros(loop.N_COUNTERS, dtype=np.int64)
         self._counters[loop.C_FIRST_OPTION] = -1
         self._counters[loop.C_WAIT_AGENT] = -1
@@ -318,8 +368,6 @@ class FastRun:
         n, options = self.n, self.options
         groups = config.population.groups
         group_of = population.group.astype(np.int64)
-        kind_of_group = np.array([KIND_CODES[g.agent] for g in groups], dtype=np.int64)
-        kind = kind_of_group[group_of]
         log_prior = np.array(
             [
                 np.full(options, math.log(1.0 / options))
@@ -334,41 +382,35 @@ class FastRun:
             values = params.get(name)
             return np.full(n, default) if values is None else np.nan_to_num(values, nan=default)
 
-        tolerance = np.array([g.tolerance if isinstance(g, DeGrootGroup) else 0.0 for g in groups])[
-            group_of
-        ]
-        tie = np.array(
-            [rules.TIE_RULES[g.tie_rule] if isinstance(g, BayesianGroup) else 0 for g in groups],
-            dtype=np.int64,
-        )[group_of]
-        assumed = accuracy_of.copy()
-        held = signals.astype(np.int64).copy()
+        of_group = np.zeros(len(groups), dtype=_GROUP)
+        of_group["assumed"] = math.nan
+        of_group["held"] = -1
         for g, group in enumerate(groups):
-            members = group_of == g
-            if isinstance(group, BayesianGroup) and group.assumed_accuracy is not None:
-                assumed[members] = group.assumed_accuracy
+            of_group["kind"][g] = KIND_CODES[group.agent]
+            if isinstance(group, BayesianGroup):
+                of_group["tie"][g] = rules.TIE_RULES[group.tie_rule]
+                if group.assumed_accuracy is not None:
+                    of_group["assumed"][g] = group.assumed_accuracy
+            if isinstance(group, DeGrootGroup):
+                of_group["tolerance"][g] = group.tolerance
             if isinstance(group, StubbornGroup) and group.option != "signal":
-                held[members] = int(group.option)
+                of_group["held"][g] = int(group.option)
+        signals = signals.astype(np.int64)
         state = np.zeros(n, dtype=loop.AGENT)
-        state["kind"] = kind
-        state["tie"] = tie
-        state["group"] = group_of
-        state["signal"] = signals
-        state["choice"] = -1
-        state["held"] = held
-        state["weight"] = column("weight", 0.0)
-        state["threshold"] = column("threshold", 0.5)
-        state["self_weight"] = column("self_weight", 0.5)
-        state["tolerance"] = tolerance
-        state["assumed"] = assumed
-        state["group_time"] = -1.0
-        # Row n is the society's own: the cascade observer's public belief.
+        _agent_records(
+            state,
+            group_of,
+            signals,
+            accuracy_of,
+            of_group,
+            column("weight", 0.0),
+            column("threshold", 0.5),
+            column("self_weight", 0.5),
+        )
+        # Row n is the society's own: the cascade observer's public belief, which starts
+        # from the prior of agent 0 (Society does).
         opinion = np.zeros((n + 1, loop.PLANES, options))
-        _initial_opinion(opinion, signals.astype(np.int64), accuracy_of, log_prior, group_of)
-        # Before any announcement the public belief is the prior. The cascade observer's
-        # starts from the prior of agent 0 (Society does).
-        for g in range(len(groups)):
-            opinion[:n, loop.PUBLIC][group_of == g] = rules.log_normalize(log_prior[g])
+        _initial_opinion(opinion, signals, accuracy_of, log_prior, group_of)
         opinion[n, loop.PUBLIC] = rules.log_normalize(log_prior[group_of[0]])
         return loop.Agents(
             state=state,
