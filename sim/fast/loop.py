@@ -355,6 +355,16 @@ def _start_public(a: Agents, v: int, r) -> None:
     rules.log_normalize_in_place(public)
 
 
+@njit(cache=True, inline="always")
+def _new_group(a: Agents, v: int) -> None:
+    """Start a group of simultaneous first announcements on ``v``'s public belief as it
+    is: the ``BASE`` plane becomes it, the ``COUNTS`` plane empty."""
+    public, base, counts = a.opinion[v, PUBLIC], a.opinion[v, BASE], a.opinion[v, COUNTS]
+    for k in range(len(public)):
+        base[k] = public[k]
+        counts[k] = 0.0
+
+
 @njit(cache=True)
 def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int) -> None:
     """Bayesian public log belief from the first announcements ``v`` heard, grouped by
@@ -382,21 +392,15 @@ def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: 
         options[:count] = options[:count][order]
     r = a.state[v]
     _start_public(a, v, r)
-    public, base, counts = a.opinion[v, PUBLIC], a.opinion[v, BASE], a.opinion[v, COUNTS]
-    for k in range(len(public)):
-        base[k] = public[k]
-        counts[k] = 0.0
     last = -1.0
     start = 0
     while start < count:
         end = start + 1
         while end < count and times[end] == times[start]:
             end += 1
-        for k in range(len(public)):
-            base[k] = public[k]
-            counts[k] = 0.0
+        _new_group(a, v)
         for i in range(start, end):
-            counts[int(options[i])] += 1.0
+            a.opinion[v, COUNTS, int(options[i])] += 1.0
         _update_public(a, v, r)
         last = times[start]
         start = end
@@ -415,15 +419,12 @@ def _first_heard(a: Agents, v: int, time: float, option: int, replaced: bool) ->
     if replaced or (last >= 0.0 and time < last):
         r.dirty = True
         return
-    public, base, counts = a.opinion[v, PUBLIC], a.opinion[v, BASE], a.opinion[v, COUNTS]
     if last < 0.0 or time > last:
         if last < 0.0:
             _start_public(a, v, r)
-        for k in range(len(public)):
-            base[k] = public[k]
-            counts[k] = 0.0
+        _new_group(a, v)
         r.group_time = time
-    counts[option] += 1.0
+    a.opinion[v, COUNTS, option] += 1.0
     _update_public(a, v, r)
 
 
