@@ -273,22 +273,27 @@ def _regular_kernel(n: int, degree: int, rng: Any) -> np.ndarray:
             return nbr
 
 
+_WS_KEPT = 0  # lattice edge left alone
+_WS_DRAWN = 1  # lattice edge drawn for rewiring but still present (not visited yet, or kept)
+_WS_REMOVED = 2  # lattice edge rewired away
+
+
 @njit(cache=True)
 def _ws_has_edge(
     u: int,
     w: int,
     n: int,
     half: int,
-    removed: np.ndarray,
+    lattice: np.ndarray,
     head: np.ndarray,
     link: np.ndarray,
     other: np.ndarray,
 ) -> bool:
     ahead = (w - u) % n
-    if 1 <= ahead <= half and not removed[(ahead - 1) * n + u]:
+    if 1 <= ahead <= half and lattice[(ahead - 1) * n + u] != _WS_REMOVED:
         return True
     behind = (u - w) % n
-    if 1 <= behind <= half and not removed[(behind - 1) * n + w]:
+    if 1 <= behind <= half and lattice[(behind - 1) * n + w] != _WS_REMOVED:
         return True
     slot = head[u]
     while slot >= 0:
@@ -299,57 +304,140 @@ def _ws_has_edge(
 
 
 @njit(cache=True)
-def _ws_kernel(
-    n: int, half: int, rewire: np.ndarray, rng: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _ws_rewire(
+    n: int, half: int, p: float, rng: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """networkx's ``watts_strogatz_graph`` rewiring loop on a ring lattice.
 
-    Lattice edge ``e = (j - 1) * n + u`` joins ``u`` and ``u + j``; edges are visited in
-    that order and ``rewire[e]`` says whether ``e`` is rewired. A rewired edge keeps ``u``
-    and gets a uniform new endpoint, redrawn while it is ``u`` or already a neighbour of
-    ``u``; the edge is left alone when ``u`` is joined to everyone. Added edges live in
-    per-node linked lists (``head``/``link``/``other``), since they are never removed.
+    Lattice edge ``e = (j - 1) * n + u`` joins ``u`` and ``u + j``. First one uniform draw
+    per edge in that order (``rng.random(half * n) < p``, draw for draw) says whether
+    ``e`` is rewired; then the rewired edges are visited in that order. A rewired edge
+    keeps ``u`` and gets a uniform new endpoint, redrawn while it is ``u`` or already a
+    neighbour of ``u``; the edge is left alone when ``u`` is joined to everyone. Added
+    edges live in per-node linked lists (``head``/``link``/``other``), both ways, since
+    they are never removed.
 
-    Returns the removed flag of every lattice edge and the two ends of every added edge.
+    Returns the state of every lattice edge (``_WS_REMOVED`` or not), the degree of every
+    node, and the linked lists.
     """
-    removed = np.zeros(half * n, np.bool_)
+    lattice = np.empty(half * n, np.uint8)
+    drawn = 0
+    for e in range(half * n):
+        if rng.random() < p:
+            lattice[e] = _WS_DRAWN
+            drawn += 1
+        else:
+            lattice[e] = _WS_KEPT
     degree = np.full(n, 2 * half, np.int64)
-    capacity = 2 * int(rewire.sum())
     head = np.full(n, -1, np.int64)
-    link = np.empty(capacity, np.int64)
-    other = np.empty(capacity, np.int32)
-    added_u = np.empty(capacity // 2, np.int32)
-    added_w = np.empty(capacity // 2, np.int32)
+    link = np.empty(2 * drawn, np.int64)
+    other = np.empty(2 * drawn, np.int32)
     used = 0
-    added = 0
-    for j in range(1, half + 1):
-        for u in range(n):
-            e = (j - 1) * n + u
-            if not rewire[e]:
-                continue
+    for e in range(half * n):
+        if lattice[e] == _WS_KEPT:
+            continue
+        j = e // n + 1
+        u = e - (j - 1) * n
+        w = _below(rng, n)
+        skip = False
+        while w == u or _ws_has_edge(u, w, n, half, lattice, head, link, other):
             w = _below(rng, n)
-            skip = False
-            while w == u or _ws_has_edge(u, w, n, half, removed, head, link, other):
-                w = _below(rng, n)
-                if degree[u] >= n - 1:
-                    skip = True
-                    break
-            if skip:
+            if degree[u] >= n - 1:
+                skip = True
+                break
+        if skip:
+            continue
+        lattice[e] = _WS_REMOVED
+        degree[(u + j) % n] -= 1
+        degree[w] += 1
+        other[used] = w
+        link[used] = head[u]
+        head[u] = used
+        other[used + 1] = u
+        link[used + 1] = head[w]
+        head[w] = used + 1
+        used += 2
+    return lattice, degree, head, link, other
+
+
+@njit(cache=True)
+def _ws_rows(
+    n: int,
+    half: int,
+    lattice: np.ndarray,
+    degree: np.ndarray,
+    head: np.ndarray,
+    link: np.ndarray,
+    other: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """CSR rows of the rewired lattice, each filled in ascending order: the kept lattice
+    neighbours ``u - half .. u + half`` (mod ``n``) merged with the added ones."""
+    # The added neighbours of each node, sorted, in one array: walking all the lists in a
+    # pass of their own is several times faster than walking them while filling rows.
+    added_ptr = np.empty(n + 1, np.int64)
+    added = np.empty(other.shape[0], np.int32)
+    added_ptr[0] = 0
+    for u in range(n):
+        start = added_ptr[u]
+        end = start
+        slot = head[u]
+        while slot >= 0:
+            added[end] = other[slot]
+            end += 1
+            slot = link[slot]
+        added_ptr[u + 1] = end
+        if end - start <= 32:
+            for j in range(start + 1, end):  # insertion sort: fast on short lists
+                key = added[j]
+                i = j - 1
+                while i >= start and added[i] > key:
+                    added[i + 1] = added[i]
+                    i -= 1
+                added[i + 1] = key
+        else:
+            _heapsort(added[start:end])
+    indptr = np.empty(n + 1, np.int64)
+    indptr[0] = 0
+    for u in range(n):
+        indptr[u + 1] = indptr[u] + degree[u]
+    indices = np.empty(indptr[n], np.int32)
+    position = 0
+    for u in range(n):
+        i = added_ptr[u]
+        end = added_ptr[u + 1]
+        # Offsets d = first .. half, then -half .. first - 1, give u + d (mod n) in
+        # ascending order: ``first`` is where the window u - half .. u + half wraps.
+        if u < half:
+            first = -u
+        elif u + half >= n:
+            first = n - u
+        else:
+            first = -half
+        for step in range(2 * half + 1):
+            d = first + step
+            if d > half:
+                d -= 2 * half + 1
+            if d == 0:
                 continue
-            removed[e] = True
-            degree[(u + j) % n] -= 1
-            degree[w] += 1
-            other[used] = w
-            link[used] = head[u]
-            head[u] = used
-            other[used + 1] = u
-            link[used + 1] = head[w]
-            head[w] = used + 1
-            used += 2
-            added_u[added] = u
-            added_w[added] = w
-            added += 1
-    return removed, added_u[:added], added_w[:added]
+            v = u + d
+            if v < 0:
+                v += n
+            elif v >= n:
+                v -= n
+            e = (d - 1) * n + u if d > 0 else (-d - 1) * n + v
+            if lattice[e] == _WS_REMOVED:
+                continue
+            while i < end and added[i] < v:
+                indices[position] = added[i]
+                position += 1
+                i += 1
+            indices[position] = v
+            position += 1
+        while i < end:
+            indices[position] = added[i]
+            position += 1
+            i += 1
+    return indptr, indices
 
 
 @njit(cache=True)
@@ -941,16 +1029,9 @@ def watts_strogatz(n: int, k: int, p: float, rng: np.random.Generator) -> Adjace
     if not 0 <= p <= 1:
         raise ValueError(f"p = {p}: must be a probability in [0, 1]")
     half = k // 2
-    rewire = rng.random(half * n) < p
-    if not rewire.any():
-        return ring_lattice(n, k)
-    removed, added_u, added_w = _ws_kernel(n, half, rewire, rng)
-    kept = np.flatnonzero(~removed)
-    distance, u = np.divmod(kept, n)
-    v = (u + distance + 1) % n
-    sources = np.concatenate([u.astype(np.int32), added_u])
-    targets = np.concatenate([v.astype(np.int32), added_w])
-    return _from_arcs(n, sources, targets, symmetric=True, simplify=False)
+    lattice, degree, head, link, other = _ws_rewire(n, half, float(p), rng)
+    indptr, indices = _ws_rows(n, half, lattice, degree, head, link, other)
+    return Adjacency(indptr, indices)
 
 
 def barabasi_albert(n: int, m: int, rng: np.random.Generator) -> Adjacency:

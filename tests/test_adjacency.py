@@ -391,6 +391,75 @@ def test_watts_strogatz_on_a_complete_lattice_rewires_nothing() -> None:
     assert arcs(graph) == arcs(adjacency.complete(7))
 
 
+def below(generator: np.random.Generator, bound: int) -> int:
+    """``sim.adjacency._below`` in plain Python: Lemire's method on 32 bits of one draw."""
+    product = int(generator.random() * 2**32) * bound
+    if product % 2**32 < bound:
+        threshold = (2**32 - bound) % bound
+        while product % 2**32 < threshold:
+            product = int(generator.random() * 2**32) * bound
+    return product >> 32
+
+
+def watts_strogatz_edges(
+    n: int, k: int, p: float, generator: np.random.Generator
+) -> list[tuple[int, int]]:
+    """The edges of networkx's ``watts_strogatz_graph`` loop run on Python sets, drawing
+    as ``adjacency.watts_strogatz`` does: one uniform per lattice edge, then ``below``."""
+    half = k // 2
+    joined: list[set[int]] = [set() for _ in range(n)]
+    for j in range(1, half + 1):
+        for u in range(n):
+            joined[u].add((u + j) % n)
+            joined[(u + j) % n].add(u)
+    rewire = generator.random(half * n) < p
+    for j in range(1, half + 1):
+        for u in range(n):
+            if not rewire[(j - 1) * n + u]:
+                continue
+            w = below(generator, n)
+            while w == u or w in joined[u]:
+                w = below(generator, n)
+                if len(joined[u]) >= n - 1:
+                    break
+            else:
+                v = (u + j) % n
+                joined[u].remove(v)
+                joined[v].remove(u)
+                joined[u].add(w)
+                joined[w].add(u)
+    return [(u, v) for u in range(n) for v in joined[u] if u < v]
+
+
+@pytest.mark.parametrize(
+    ("n", "k", "p"),
+    [
+        (2, 0, 0.5),
+        (3, 2, 1.0),
+        (7, 6, 1.0),
+        (8, 6, 0.5),
+        (12, 4, 0.3),
+        (13, 6, 1.0),
+        (50, 10, 0.5),
+        (400, 6, 0.1),
+        (2000, 10, 0.05),
+    ],
+)
+@pytest.mark.parametrize("seed", [20, 21])
+def test_watts_strogatz_equals_the_process_run_on_sets(n: int, k: int, p: float, seed: int) -> None:
+    """Byte for byte the CSR of the graph the process builds, from the same draws, and
+    the generator left in the same state: so every row holds the right neighbours (those
+    near the ends of the ring too) in ascending order."""
+    ours_generator, their_generator = rng(seed), rng(seed)
+    graph = adjacency.watts_strogatz(n, k, p, ours_generator)
+    edges = watts_strogatz_edges(n, k, p, their_generator)
+    expected = Adjacency.from_arcs(n, [u for u, _ in edges], [v for _, v in edges], symmetric=True)
+    assert_valid(graph)
+    assert graph.indptr.tobytes() == expected.indptr.tobytes()
+    assert graph.indices.tobytes() == expected.indices.tobytes()
+    assert ours_generator.bit_generator.state == their_generator.bit_generator.state
+
+
 def test_watts_strogatz_samples_like_networkx() -> None:
     n, k, p, runs = 20, 4, 0.3, 2000
     lattice = arcs(adjacency.ring_lattice(n, k))
