@@ -17,7 +17,7 @@ What the notebook is used for:
 :meth:`sim.scenario.Scenario.episodes` runs a sequence of episodes that share a notebook
 and reports how the society improves.
 
-Main entry points: :class:`MemoryConfig`, :class:`Notebook`.
+Main entry points: :class:`MemoryConfig`, :class:`Notebook`, :class:`Episode`.
 """
 
 from __future__ import annotations
@@ -129,3 +129,36 @@ class Notebook:
             if answered:
                 lines.append(f"- Agent {member}: right {self.right.get(member, 0)} of {answered}")
         return "\n".join(lines)
+
+
+class Episode:
+    """One episode's use of the notebook, the same on either engine: read when the
+    episode begins, written (once) when it ends.
+
+    Args:
+        memory: The ``[institution.memory]`` table (None: no memory).
+        anonymity: The institution hides identities (no member's record is used).
+        n: Members of the society.
+
+    Attributes:
+        notebook: The notebook as read when the episode began (None: not read).
+        reputations: Members' vote weights for the ``reputation`` rule (None: no
+            records are used).
+    """
+
+    def __init__(self, memory: MemoryConfig | None, anonymity: bool, n: int) -> None:
+        self.memory = memory
+        self.notebook = None if memory is None or not memory.read else Notebook.load(memory.path)
+        self.reputations = None if self.notebook is None or anonymity else self.notebook.weights(n)
+        self._recorded = False
+
+    def end(self, choices: np.ndarray, truth: int) -> None:
+        """Record the finished episode in the notebook, if the memory writes (once)."""
+        memory = self.memory
+        if memory is None or not memory.write or self._recorded:
+            return
+        # The notebook read when the episode began (its reputations are already taken).
+        notebook = self.notebook if self.notebook is not None else Notebook()
+        notebook.record(choices, truth)
+        notebook.save(memory.path)
+        self._recorded = True

@@ -36,7 +36,7 @@ from sim.config import ScenarioConfig
 from sim.deliberation import Deliberation, Mode
 from sim.institutions import InstitutionConfig
 from sim.llm import LLMClient, LLMConfig
-from sim.memory import Notebook
+from sim.memory import Episode
 from sim.metrics import summary_row
 from sim.network import has_weights, out_neighbors, run_network
 from sim.population import draw_members
@@ -180,16 +180,11 @@ class Society(mesa.Model):
         self._stall_limit = config.stop.stall_limit(n)
         self._process = self.env.process(PROTOCOLS[config.protocol.kind](self, config.protocol))
         self._wall = 0.0
-        memory = self.institution.memory
-        self.notebook = None if memory is None or not memory.read else Notebook.load(memory.path)
-        self.reputations = (
-            None
-            if self.notebook is None or self.institution.anonymity
-            else self.notebook.weights(n)
-        )
+        self.episode = Episode(self.institution.memory, self.institution.anonymity, n)
+        self.notebook = self.episode.notebook
+        self.reputations = self.episode.reputations
         """Vote weights of the ``reputation`` rule, from the notebook as it was when the
         episode began (None: no records are used)."""
-        self._recorded = False
         self.outcome: dict[str, Any] = {}
         """Values of protocol-specific summary columns (:data:`~sim.metrics.OUTCOME_COLUMNS`),
         set by the protocol."""
@@ -345,20 +340,9 @@ class Society(mesa.Model):
         if self.stop_reason is not None:
             self.recorder.finish(env.now)
             self.channels.close_log()
-            self._write_memory()
+            self.episode.end(self.choices(), self.world.truth)
             self.close()
         return self.stop_reason is not None
-
-    def _write_memory(self) -> None:
-        """Record the finished episode in the institution's notebook (once)."""
-        memory = self.institution.memory
-        if memory is None or not memory.write or self._recorded:
-            return
-        # The notebook read when the episode began (its reputations are already taken).
-        notebook = self.notebook if self.notebook is not None else Notebook()
-        notebook.record(self.choices(), self.world.truth)
-        notebook.save(memory.path)
-        self._recorded = True
 
     def close(self) -> None:
         """Release what the run holds outside the process (an LLM client and the local

@@ -31,7 +31,7 @@ def test_every_agent_speaks_once_in_the_opening_and_each_round() -> None:
     summary = debate().run(seed=1).summary
     # 7 speakers x (opening + 2 rounds), each heard by the 6 others.
     assert summary["messages_sent"] == 7 * 3 * 6
-    assert summary["engine"] == "simpy"
+    assert summary["engine"] == "fast"
     assert summary["initial_majority_correct"] is not None
 
 

@@ -122,6 +122,75 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "stop": {"max_time": 1.5, "consensus": False},
         },
     ),
+    "social, debate in turn, random order, everyone hears everyone": ("debate_herding.toml", {}),
+    "bayesian, debate all at once, neighbours, exponential latency, log_odds": (
+        "debate_herding.toml",
+        {
+            "population": {"size": 12, "groups": [{"agent": "bayesian"}]},
+            "network": {"topology": "watts_strogatz", "k": 4, "p": 0.3},
+            "protocol": {
+                "kind": "debate",
+                "speaking": "simultaneous",
+                "visibility": "neighbours",
+                "rounds": 3,
+            },
+            "channels.latency": {"dist": "exponential", "mean": 0.3},
+            "institution": {"aggregation": "log_odds"},
+        },
+    ),
+    "degroot + critic, debate in turn, confidence order, intervals, uniform latency": (
+        "debate_herding.toml",
+        {
+            "world.options": 3,
+            "population": {
+                "size": 10,
+                "groups": [
+                    {"agent": "degroot", "share": 0.8, "self_weight": 0.6},
+                    {"agent": "social", "share": 0.2, "role": "critic"},
+                ],
+            },
+            "protocol": {"kind": "debate", "turn_interval": 0.2, "round_duration": 3.0},
+            "channels.latency": {"dist": "uniform", "low": 0.0, "high": 0.5},
+            "institution": {"speaking_order": "confidence", "aggregation": "confidence_weighted"},
+        },
+    ),
+    "threshold + voter + stubborn, debate, devil's advocate, degree order, queue, loss": (
+        "debate_herding.toml",
+        {
+            "population": {
+                "size": 14,
+                "groups": [
+                    {"agent": "threshold", "share": 0.5},
+                    {"agent": "voter", "share": 0.3},
+                    {"agent": "stubborn", "share": 0.2, "role": "devils_advocate"},
+                ],
+            },
+            "network": {"topology": "barabasi_albert", "m": 2},
+            "protocol": {"kind": "debate", "visibility": "neighbours", "rounds": 3},
+            "channels": {
+                "latency": {"dist": "lognormal", "mu": -1, "sigma": 0.5},
+                "capacity": 1,
+                "overflow": "queue",
+                "drop": 0.1,
+            },
+            "institution": {
+                "speaking_order": "degree",
+                "devils_advocate": True,
+                "independence_first": True,
+                "aggregation": "majority",
+            },
+        },
+    ),
+    "social, debate, beta latency, fixed order, stops at max_time": (
+        "debate_herding.toml",
+        {
+            "population.size": 8,
+            "channels.latency": {"dist": "beta", "a": 2, "b": 2},
+            "protocol": {"kind": "debate", "rounds": 4, "turn_interval": 0.1},
+            "institution": {"speaking_order": "fixed"},
+            "stop.max_time": 3.5,
+        },
+    ),
     "social, asynchronous, zero latency, stalls": (
         "network_herding.toml",
         {
@@ -229,7 +298,7 @@ def test_every_stylized_kind_and_protocol_is_covered() -> None:
         kinds |= {g.agent for g in config.population.groups}
         protocols.add(config.protocol.kind)
     assert kinds == set(fast_engine.KIND_CODES)
-    assert protocols == {"sequential", "asynchronous", "rounds"}
+    assert protocols == set(fast_engine.PROTOCOLS)
 
 
 def test_auto_picks_the_fast_engine_and_says_so() -> None:
@@ -246,6 +315,37 @@ def test_auto_picks_the_fast_engine_and_says_so() -> None:
     assert many.engine_for() == "simpy"
     with pytest.raises(ScenarioError, match=r"world.options = 40000 \(at most 32767\)"):
         many.run(seed=1, engine="fast")
+
+
+def test_debate_outcomes_agree_and_are_set_only_when_the_debate_ends() -> None:
+    finished = _runs("social, debate in turn, random order, everyone hears everyone", "fast")
+    assert all(r.summary["initial_majority_correct"] is not None for r in finished)
+    # Cut short by max_time (4 rounds of 8 speakers 0.1 apart cannot end by 3.5).
+    cut = _runs("social, debate, beta latency, fixed order, stops at max_time", "fast", range(20))
+    assert {r.summary["stop_reason"] for r in cut} == {"max_time"}
+    assert all(r.summary["initial_majority_correct"] is None for r in cut)
+
+
+def test_institutional_memory_is_the_same_on_both_engines(tmp_path: Path) -> None:
+    """Episodes sharing a notebook: the same notebooks and summaries on both engines."""
+    frames = {}
+    for engine in ("fast", "simpy"):
+        path = tmp_path / f"{engine}.json"
+        scenario = sim.load(
+            SCENARIOS / "institutional_memory.toml",
+            {"engine": engine, "institution.memory.path": str(path)},
+        )
+        frames[engine] = scenario.episodes(40, seed=0).drop("engine", "wall_seconds")
+    assert frames["fast"].equals(frames["simpy"])
+    assert (tmp_path / "fast.json").read_text() == (tmp_path / "simpy.json").read_text()
+
+
+def test_delphi_debates_run_on_simpy() -> None:
+    scenario = sim.load(SCENARIOS / "institutions.toml", {"institution.delphi": True})
+    assert scenario.engine_for() == "simpy"
+    with pytest.raises(ScenarioError, match=r"institution.delphi = true"):
+        scenario.run(seed=1, engine="fast")
+    assert sim.load(SCENARIOS / "institutions.toml").engine_for() == "fast"
 
 
 def test_fast_engine_is_byte_identical_for_a_seed(tmp_path: Path) -> None:

@@ -8,7 +8,8 @@ the two engines produce the same run for the same seed; the test suite checks th
 seed by seed and as distributions.
 
 What the fast engine does not do is listed by :func:`unsupported_parts`: agent kinds
-outside the stylized six (a kind registered by a user, LLM-backed agents) and the
+outside the stylized six (a kind registered by a user, LLM-backed agents), the
+protocols of the collective-decision studies but debate, Delphi feedback and the
 per-message event log (``--events``).
 
 Main entry points: :func:`unsupported_parts`, :class:`FastRun`.
@@ -26,6 +27,7 @@ import networkx as nx
 import numpy as np
 from numba import njit
 
+from sim import adjacency as graphs
 from sim import distributions, rules
 from sim.adjacency import Adjacency
 from sim.agents.bayesian import BayesianGroup
@@ -35,10 +37,18 @@ from sim.channels import ChannelConfig
 from sim.config import ScenarioConfig
 from sim.distributions import Beta, Constant, Exponential, LogNormal, Uniform
 from sim.fast import calendar, loop
+from sim.institutions import InstitutionConfig
+from sim.memory import Episode
 from sim.metrics import summary_row
 from sim.network import run_network
 from sim.population import draw_members
-from sim.protocols import AsynchronousProtocol, RoundsProtocol, SequentialProtocol
+from sim.protocols import (
+    AsynchronousProtocol,
+    DebateProtocol,
+    RoundsProtocol,
+    SequentialProtocol,
+)
+from sim.protocols.debate import debate_outcome
 from sim.recorder import timeseries_frame
 from sim.results import RunResult
 from sim.streams import Component, Streams
@@ -52,6 +62,12 @@ KIND_CODES: dict[str, int] = {
     "stubborn": loop.STUBBORN,
 }
 """The agent kinds the fast engine runs, with their codes in the compiled loop."""
+
+PROTOCOLS = ("sequential", "asynchronous", "rounds", "debate")
+"""The protocols the fast engine runs."""
+
+ROLES = {"critic": loop.CRITIC, "devils_advocate": loop.ADVOCATE}
+"""Debate roles with their codes in the compiled loop (any other role: a member)."""
 
 Progress = Callable[[int, float], None]
 """Called with (events so far, simulated time) every ``chunk`` events."""
@@ -71,10 +87,12 @@ def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) ->
     for i, group in enumerate(config.population.groups):
         if group.agent not in KIND_CODES:
             parts.append(f"population.groups.{i}.agent = {group.agent!r}")
-    if config.protocol.kind not in ("sequential", "asynchronous", "rounds"):
+    if config.protocol.kind not in PROTOCOLS:
         parts.append(f"protocol.kind = {config.protocol.kind!r}")
-    if config.institution is not None:
-        parts.append("the [institution] table")
+    # The basic protocols ignore it; debate's Delphi feedback is SimPy's alone.
+    delphi = config.institution is not None and config.institution.delphi
+    if delphi and isinstance(config.protocol, DebateProtocol):
+        parts.append("institution.delphi = true")
     if config.world.options > loop.MAX_OPTIONS:
         parts.append(f"world.options = {config.world.options} (at most {loop.MAX_OPTIONS})")
     if record_events:
@@ -88,7 +106,7 @@ def warm_up() -> None:
     from sim.scenario import Scenario
 
     for kind in KIND_CODES:
-        for protocol in ("sequential", "asynchronous", "rounds"):
+        for protocol in PROTOCOLS:
             data: dict[str, Any] = {
                 "population": {"size": 6, "groups": [{"agent": kind}]},
                 "protocol": {"kind": protocol},
@@ -190,7 +208,7 @@ def _bucket_width(config: ScenarioConfig) -> float:
     means = [distributions.mean(channel.latency) for channel in config.group_channels()]
     protocol = config.protocol
     spread = max([*means, getattr(protocol, "interval", 0.0), 0.0])
-    if isinstance(protocol, RoundsProtocol):
+    if isinstance(protocol, RoundsProtocol | DebateProtocol):
         spread = max(spread, protocol.round_duration)
     if not spread > 0.0 or not math.isfinite(spread):
         spread = 1.0
@@ -252,28 +270,41 @@ class FastRun:
         self.truth, self.options, self.n = truth, options, n
 
         self._cfg = self._config(config, n, truth, accuracy_of)
-        if adjacency.n_arcs > np.iinfo(np.int32).max:
+        institution = config.institution
+        anonymity = institution is not None and institution.anonymity
+        self._episode = Episode(institution.memory if institution else None, anonymity, n)
+        # Who hears whom: the network, or everyone in a debate everyone hears.
+        protocol = config.protocol
+        heard_by_all = isinstance(protocol, DebateProtocol) and protocol.visibility == "all"
+        messaging = graphs.complete(n) if heard_by_all else adjacency
+        weighted = self._cfg.degroots and adjacency.weights is not None and not anonymity
+        if heard_by_all and weighted:
+            raise ValueError(
+                "the fast engine cannot run DeGroot agents on a weighted network in a debate "
+                "everyone hears (use engine = 'simpy')"
+            )
+        if messaging.n_arcs > np.iinfo(np.int32).max:
             raise ValueError(
                 f"the fast engine handles at most {np.iinfo(np.int32).max:,} arcs; "
-                f"this network has {adjacency.n_arcs:,} (use engine = 'simpy')"
+                f"this network has {messaging.n_arcs:,} (use engine = 'simpy')"
             )
         # Room in the queue for twice a broadcast by everyone: storage never written to
         # is address space only, and growing the queue later would copy it. Where the
         # system will not reserve that much, start at one broadcast and grow when needed.
-        broadcast = adjacency.n_arcs + n
+        broadcast = messaging.n_arcs + n
         width = _bucket_width(config)
         try:
             self._queue = calendar.new(2 * broadcast, width)
         except MemoryError:
             self._queue = calendar.new(broadcast, width)
-        self._arcs = np.zeros(adjacency.n_arcs, dtype=loop.INARC)  # nothing heard yet
-        self._channels = self._channel_state(config, adjacency)
+        self._arcs = np.zeros(messaging.n_arcs, dtype=loop.INARC)  # nothing heard yet
+        self._channels = self._channel_state(config, messaging)
         capacities = len(self._channels.arcs) > 0
-        self._net = self._network(adjacency, self._cfg.degroots, capacities)
+        self._net = self._network(messaging, self._cfg.degroots, weighted, capacities)
         self._agents = self._population(config, population, signals, accuracy_of)
         kinds: set[str] = {g.agent for g in groups}
-        out_degree = np.diff(adjacency.indptr)
-        self._fan_total = int(adjacency.n_arcs)
+        out_degree = np.diff(messaging.indptr)
+        self._fan_total = int(messaging.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0
         self._in_max = int(np.diff(self._net.in_ptr).max()) if n else 0
         queues = bool(np.any(self._channels.settings["queue"]))
@@ -290,11 +321,7 @@ class FastRun:
             streams.generator(Component.PROTOCOL),
             streams.generator(Component.AGENT),
         )
-        protocol = config.protocol
-        if isinstance(protocol, SequentialProtocol) and protocol.order == "random":
-            self._order = self._rngs[1].permutation(n).astype(np.int64)
-        else:
-            self._order = np.arange(n, dtype=np.int64)
+        self._turns = self._turn_state(config, adjacency, population.group, accuracy_of)
         loop.schedule_step(self._queue, 0.0, loop.INIT)
         self.build_seconds = time.perf_counter() - started
         self._wall = 0.0  # like the SimPy engine's, the time spent running events
@@ -305,8 +332,17 @@ class FastRun:
     def _config(config: ScenarioConfig, n: int, truth: int, accuracy_of: np.ndarray) -> loop.Config:
         protocol, stop = config.protocol, config.stop
         interval, gap, wake_on_message, rounds, duration = 0.0, 0.0, False, 0, 0.0
+        institution = config.institution or InstitutionConfig()
+        simultaneous, speaking_order = False, loop.FIXED
         if isinstance(protocol, SequentialProtocol):
             kind, interval = loop.SEQUENTIAL, protocol.interval
+        elif isinstance(protocol, DebateProtocol):
+            kind, interval = loop.DEBATE, protocol.turn_interval
+            rounds, duration = protocol.rounds, protocol.round_duration
+            simultaneous = protocol.speaking == "simultaneous"
+            speaking_order = {"random": loop.RANDOM, "confidence": loop.BY_CONFIDENCE}.get(
+                institution.speaking_order, loop.FIXED
+            )
         elif isinstance(protocol, AsynchronousProtocol):
             kind = loop.ASYNCHRONOUS
             gap = 1.0 / (n * protocol.wake_rate) if protocol.wake_rate > 0 else 0.0
@@ -335,23 +371,55 @@ class FastRun:
             observer_tie=rules.TIE_RULES[observer_tie],
             bayesians=any(g.agent == "bayesian" for g in config.population.groups),
             degroots=any(g.agent == "degroot" for g in config.population.groups),
+            simultaneous=simultaneous,
+            independence_first=institution.independence_first,
+            speaking_order=speaking_order,
+            advocate=kind == loop.DEBATE and institution.devils_advocate,
+        )
+
+    def _turn_state(
+        self, config: ScenarioConfig, adjacency: Adjacency, group: np.ndarray, accuracy: np.ndarray
+    ) -> loop.Turns:
+        """The turn order (drawn now for the sequential protocol, as its process does
+        first) and the debate's roles."""
+        n, protocol = self.n, config.protocol
+        order = np.arange(n, dtype=np.int64)
+        if isinstance(protocol, SequentialProtocol) and protocol.order == "random":
+            order = self._rngs[1].permutation(n).astype(np.int64)
+        if not isinstance(protocol, DebateProtocol):
+            none = np.empty(0, dtype=np.int64)
+            return loop.Turns(order, np.empty(0, np.int8), none, none, np.empty(0), np.empty(0))
+        institution = config.institution or InstitutionConfig()
+        if institution.speaking_order == "degree":  # best connected first, ties in index order
+            order = np.lexsort((order, -adjacency.out_degree())).astype(np.int64)
+        codes = [
+            ROLES.get(getattr(g, "role", "member"), loop.MEMBER) for g in config.population.groups
+        ]
+        return loop.Turns(
+            order=order,
+            role=np.array(codes, dtype=np.int8)[group],
+            defended=np.full(n, -1, dtype=np.int64),
+            opening=np.full(n, -1, dtype=np.int64),
+            accuracy=np.asarray(accuracy, dtype=np.float64),
+            stated=np.zeros(n),
         )
 
     @staticmethod
-    def _network(adjacency: Adjacency, degroots: bool, capacities: bool) -> loop.Network:
-        weights = adjacency.weights
-        # Trust weights are read by DeGroot agents only; out-arcs of in-arcs are needed
-        # for them and for capacity-limited channels.
-        weighted = degroots and weights is not None
+    def _network(
+        adjacency: Adjacency, degroots: bool, weighted: bool, capacities: bool
+    ) -> loop.Network:
+        """The network both ways, the trust weights DeGroot agents read (the arcs'
+        weights where ``weighted``, else 1) and, with capacity-limited channels, the
+        out-arc of each in-arc."""
         in_ptr, senders, out_of_in, in_of_out = adjacency.in_arcs(
             origins=capacities or weighted, positions=True
         )
         if not degroots:
             trust = np.empty(0)
-        elif weights is None:
+        elif not weighted:
             trust = np.ones(len(senders))
         else:
-            trust = np.asarray(weights)[out_of_in]
+            trust = np.asarray(adjacency.weights)[out_of_in]
         return loop.Network(
             indptr=np.asarray(adjacency.indptr, dtype=np.int64),
             indices=np.asarray(adjacency.indices, dtype=np.int32),
@@ -506,7 +574,7 @@ class FastRun:
                 c,
                 self._floats,
                 self._record_counts,
-                self._order,
+                self._turns,
                 self._fan_total,
                 self._fan_max,
                 step,
@@ -528,6 +596,7 @@ class FastRun:
                 rows=_grown(self._buffers.rows, int(c[loop.C_ROWS]) + rows)
             )
         loop.finish_rows(self._cfg, self._buffers, c, self._floats, self._record_counts)
+        self._episode.end(self.choices, self.truth)
         self._wall += time.perf_counter() - started
         return self.result()
 
@@ -579,7 +648,16 @@ class FastRun:
             stop_reason=loop.STOP_REASONS[int(c[loop.C_STOP])],
             engine="fast",
             wall_seconds=self._wall,
+            aggregation=(self.config.institution or InstitutionConfig()).aggregation,
+            outcome=self._outcome(),
+            weights=self._episode.reputations,
         )
+
+    def _outcome(self) -> dict[str, Any]:
+        """The protocol's outcome columns (the debate's, once it has finished)."""
+        if self._cfg.protocol != loop.DEBATE or not self._counters[loop.C_FINISHED]:
+            return {}
+        return debate_outcome(self._turns.opening, self.choices, self.truth, self.options)
 
     def result(self) -> RunResult:
         """Summary and time series of the run."""

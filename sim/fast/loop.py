@@ -57,7 +57,10 @@ from sim.fast.intrinsics import borrowed, prefetch_row
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
 BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN = 0, 1, 2, 3, 4, 5
 # Protocols.
-SEQUENTIAL, ASYNCHRONOUS, ROUNDS = 0, 1, 2
+SEQUENTIAL, ASYNCHRONOUS, ROUNDS, DEBATE = 0, 1, 2, 3
+# Debate roles and speaking orders (FIXED: the order given, fixed or by degree).
+MEMBER, CRITIC, ADVOCATE = 0, 1, 2
+FIXED, RANDOM, BY_CONFIDENCE = 0, 1, 2
 # Latency distributions.
 CONSTANT, UNIFORM, EXPONENTIAL, LOGNORMAL, BETA = 0, 1, 2, 3, 4
 # Protocol events in the queue (messages have codes >= 0, see message_code).
@@ -69,8 +72,8 @@ RUNNING, COMPLETED, MAX_TIME, CONSENSUS, MAX_EVENTS, STALLED = 0, 1, 2, 3, 4, 5
 STOP_REASONS = (None, "completed", "max_time", "consensus", "max_events", "stalled")
 # What run_loop returns.
 DONE, NEED_SPACE, CHUNK = 0, 1, 2
-# Sequential protocol: where its process is suspended.
-AT_TURN, AFTER_TIMEOUT, AFTER_DRAINED = 0, 1, 2
+# Sequential and debate protocols: where the process is suspended.
+AT_TURN, AFTER_TIMEOUT, AFTER_DRAINED, BEFORE_ROUND, ROUND_OPEN = 0, 1, 2, 3, 4
 # Planes of Agents.opinion: own log-likelihood, neighbours announcing each option,
 # belief; Bayesian public log belief (row n: the cascade observer's), the public belief
 # before the latest group of first announcements and the options in that group;
@@ -105,8 +108,9 @@ NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
     C_POOL,
     C_NEED,
     C_BEYOND,
-) = range(23)
-N_COUNTERS = 23
+    C_FINISHED,
+) = range(24)
+N_COUNTERS = 24
 # Slots of the float state.
 F_NOW, F_INSTANT, F_CONSENSUS_SINCE, F_NEXT_SAMPLE = range(4)
 N_FLOATS = 4
@@ -122,7 +126,7 @@ AGENT = np.dtype(
         ("signal", np.int32),
         ("choice", np.int32),
         ("held", np.int32),  # stubborn: the option held
-        ("pending", np.int32),  # messages in transit to the agent (sequential protocol)
+        ("pending", np.int32),  # messages in transit to the agent (turn-taking protocols)
         ("weight", np.float64),
         ("threshold", np.float64),
         ("self_weight", np.float64),
@@ -181,7 +185,7 @@ class Config(NamedTuple):
     options: int
     truth: int
     protocol: int
-    interval: float  # sequential: time between turns
+    interval: float  # sequential, debate: time between turns
     wake_mean_gap: float  # asynchronous: mean gap of the merged Poisson clock (0: none)
     wake_on_message: bool
     rounds: int
@@ -196,6 +200,10 @@ class Config(NamedTuple):
     observer_tie: int
     bayesians: bool  # some agents are Bayesian
     degroots: bool  # some agents are DeGroot
+    simultaneous: bool  # debate: everyone revises, then everyone speaks, each round
+    independence_first: bool  # debate: the opening is simultaneous
+    speaking_order: int  # debate: FIXED, RANDOM or BY_CONFIDENCE
+    advocate: bool  # debate: the institution appoints a devil's advocate
 
 
 class Network(NamedTuple):
@@ -229,6 +237,18 @@ class Channels(NamedTuple):
 
     settings: np.ndarray  # CHANNEL record per group
     arcs: np.ndarray  # QUEUED record per out-arc (only with capacities)
+
+
+class Turns(NamedTuple):
+    """The turn-taking protocols' state. ``order``: the turn order (sequential) or this
+    round's speakers (debate); the rest, the debate's (empty otherwise)."""
+
+    order: np.ndarray  # int64 (n,)
+    role: np.ndarray  # int8 (n,): MEMBER, CRITIC or ADVOCATE
+    defended: np.ndarray  # int64 (n,): the option a devil's advocate defends
+    opening: np.ndarray  # int64 (n,): answers after the opening (-1: none)
+    accuracy: np.ndarray  # float64 (n,): stated confidence before answering
+    stated: np.ndarray  # float64 (n,): scratch of the confidence order
 
 
 class Buffers(NamedTuple):
@@ -596,7 +616,7 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
     option = b.anns[ann].option
     plain, limited = message_code(ann, option, False), message_code(ann, option, True)
     capacity = ch.settings[g].capacity
-    sequential = cfg.protocol == SEQUENTIAL
+    turns = cfg.protocol == SEQUENTIAL or cfg.protocol == DEBATE
     for j in range(count):
         c[C_SENT] += 1
         if drop > 0.0 and b.scratch[1, j] < drop:
@@ -624,7 +644,7 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
         else:
             c[C_DROPPED] += 1
             continue
-        if sequential:
+        if turns:
             a.state[receiver].pending += 1
 
 
@@ -753,11 +773,150 @@ def _sequential(cfg, net, a, arcs, ch, b, q, c, f, rc, order, rng, arng) -> None
 
 
 @njit(cache=True)
-def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, order, rng, prng, arng) -> None:
+def _revise(cfg, net, a, arcs, ch, b, q, c, f, rc, t: Turns, v: int, rng, arng) -> None:
+    """A debater revises, nothing sent (``_Debate.decide``): a critic or a devil's
+    advocate who has answered argues its role's answer, everyone else applies its rule."""
+    r = a.state[v]
+    role = t.role[v]
+    old = r.choice
+    if role == MEMBER or old < 0:
+        _act(cfg, net, a, arcs, ch, b, q, c, f, rc, v, False, rng, arng)
+        return
+    if role == CRITIC:
+        # Against the most announced answer: the most announced other one.
+        heard = a.opinion[v, HEARD]
+        majority = old
+        if heard.max() > 0.0 or heard.min() < 0.0:
+            majority = int(np.argmax(heard))
+        target, best = -1, 0.0
+        for k in range(cfg.options):
+            count = -1.0 if k == majority else heard[k]
+            if target < 0 or count > best:
+                target, best = k, count
+    else:
+        target = t.defended[v]
+    r.choice = target
+    if target != old:
+        _position(cfg, b, c, f, rc, old, target)
+
+
+@njit(cache=True)
+def _speak(cfg, net, a: Agents, ch, b, q, c, f, v: int, rng) -> None:
+    """A debater announces its answer to its audience (``_Debate.speak``)."""
+    if a.state[v].choice >= 0:
+        _announce(cfg, net, a, ch, b, q, c, f, v, rng)
+
+
+@njit(cache=True)
+def _speakers(cfg: Config, a: Agents, t: Turns, prng) -> None:
+    """This round's order of speakers in ``t.order`` (``_Debate.order``)."""
+    if cfg.speaking_order == RANDOM:
+        t.order[:] = prng.permutation(cfg.n)
+    elif cfg.speaking_order == BY_CONFIDENCE:
+        # Most confident first (stated confidence: the belief in one's answer, or one's
+        # accuracy before answering); ties in index order.
+        for v in range(cfg.n):
+            r = a.state[v]
+            stated = t.accuracy[v] if r.choice < 0 else a.opinion[v, BELIEF, r.choice]
+            t.stated[v] = -stated
+        t.order[:] = np.argsort(t.stated, kind="mergesort")
+
+
+@njit(cache=True)
+def _opened(cfg: Config, a: Agents, t: Turns, prng) -> None:
+    """After the opening: keep the opening answers; each devil's advocate takes a random
+    minority answer (``_Debate.appoint_advocates``)."""
+    counts = np.zeros(cfg.options, dtype=np.int64)
+    for v in range(cfg.n):
+        t.opening[v] = a.state[v].choice
+        if t.opening[v] >= 0:
+            counts[t.opening[v]] += 1
+    top = counts.max()
+    minority = np.empty(cfg.options, dtype=np.int64)
+    m = 0
+    for k in range(cfg.options):
+        if counts[k] < top:
+            minority[m] = k
+            m += 1
+    if m == 0:
+        first = int(np.argmax(counts))
+        for k in range(cfg.options):
+            if k != first:
+                minority[m] = k
+                m += 1
+    for v in range(cfg.n):
+        if t.role[v] == ADVOCATE:
+            t.defended[v] = minority[prng.integers(0, m)]
+
+
+@njit(cache=True)
+def _debate(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t: Turns, rng, prng, arng) -> None:
+    """Resume the debate protocol's process where it is suspended (``debate``): rounds
+    ``0..rounds``, the opening first, each after ``round_duration`` but the opening;
+    all at once (revise everyone, then everyone speaks) or in turn (each speaker, after
+    ``interval`` and once every message to it is delivered, revises and speaks)."""
+    now = f[F_NOW]
+    if ref == INIT:
+        if cfg.advocate:
+            t.role[prng.integers(0, cfg.n)] = ADVOCATE
+        c[C_ROUND] = 0
+        c[C_PHASE] = BEFORE_ROUND
+    while True:
+        phase = c[C_PHASE]
+        if phase == BEFORE_ROUND:
+            if c[C_ROUND] > cfg.rounds:
+                c[C_FINISHED] = 1
+                schedule_step(q, now, END)
+                return
+            c[C_PHASE] = ROUND_OPEN
+            if c[C_ROUND] > 0:
+                schedule_step(q, now + cfg.round_duration, TURN)
+                return
+        elif phase == ROUND_OPEN:
+            if cfg.simultaneous or (c[C_ROUND] == 0 and cfg.independence_first):
+                for v in range(cfg.n):
+                    _revise(cfg, net, a, arcs, ch, b, q, c, f, rc, t, v, rng, arng)
+                for v in range(cfg.n):
+                    _speak(cfg, net, a, ch, b, q, c, f, v, rng)
+                c[C_TURN] = cfg.n
+            else:
+                _speakers(cfg, a, t, prng)
+                c[C_TURN] = 0
+            c[C_PHASE] = AT_TURN
+        elif c[C_TURN] == cfg.n:  # the round is over
+            if c[C_ROUND] == 0:
+                _opened(cfg, a, t, prng)
+            c[C_ROUND] += 1
+            c[C_PHASE] = BEFORE_ROUND
+        elif phase == AT_TURN:
+            c[C_PHASE] = AFTER_TIMEOUT
+            if c[C_TURN] > 0 and cfg.interval > 0:
+                schedule_step(q, now + cfg.interval, TURN)
+                return
+        elif phase == AFTER_TIMEOUT:
+            c[C_PHASE] = AFTER_DRAINED
+            v = t.order[c[C_TURN]]
+            if a.state[v].pending > 0:
+                c[C_WAIT_AGENT] = v
+                return
+        else:
+            v = t.order[c[C_TURN]]
+            _revise(cfg, net, a, arcs, ch, b, q, c, f, rc, t, v, rng, arng)
+            _speak(cfg, net, a, ch, b, q, c, f, v, rng)
+            c[C_TURN] += 1
+            c[C_PHASE] = AT_TURN
+
+
+@njit(cache=True)
+def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, rng, prng, arng) -> None:
     now = f[F_NOW]
     if cfg.protocol == SEQUENTIAL:
         if ref != END:
-            _sequential(cfg, net, a, arcs, ch, b, q, c, f, rc, order, rng, arng)
+            _sequential(cfg, net, a, arcs, ch, b, q, c, f, rc, t.order, rng, arng)
+        return
+    if cfg.protocol == DEBATE:
+        if ref != END:
+            _debate(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, rng, prng, arng)
         return
     if cfg.protocol == ASYNCHRONOUS:
         if ref == INIT:
@@ -848,7 +1007,7 @@ def run_loop(
     c: np.ndarray,
     f: np.ndarray,
     rc: np.ndarray,
-    order: np.ndarray,
+    turns: Turns,
     fan_total: int,
     fan_max: int,
     chunk: int,
@@ -865,7 +1024,7 @@ def run_loop(
         c: Integer counters (``C_*`` slots).
         f: Float state (``F_*`` slots).
         rc: The recorder's count of agents holding each option.
-        order: Sequential protocol's turn order.
+        turns: The turn-taking protocols' state.
         fan_total: Arcs of the network (most messages one bulk event can send).
         fan_max: Largest out-degree (most messages one agent's broadcast can send).
         chunk: Return after this many events (for progress reports).
@@ -916,7 +1075,15 @@ def run_loop(
         borrowed(q.state),
         borrowed(q.width),
     )
-    c, f, rc, order = borrowed(c), borrowed(f), borrowed(rc), borrowed(order)
+    c, f, rc = borrowed(c), borrowed(f), borrowed(rc)
+    turns = Turns(
+        borrowed(turns.order),
+        borrowed(turns.role),
+        borrowed(turns.defended),
+        borrowed(turns.opening),
+        borrowed(turns.accuracy),
+        borrowed(turns.stated),
+    )
     processed = 0
     covered = 0  # deliveries and wake-ups the last check of the buffers covers
     while c[C_STOP] == RUNNING:
@@ -972,7 +1139,7 @@ def run_loop(
         c[C_EVENTS] += 1
         processed += 1
         if ref < 0:
-            _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, order, rng, prng, arng)
+            _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, turns, rng, prng, arng)
             _stop_due(cfg, c, f)
             continue
         # A delivery: announcement `ann` to `v` on in-arc `p`.
@@ -993,7 +1160,7 @@ def run_loop(
                 ch.arcs[outarc].in_transit -= 1
         if _receive(cfg, a, arcs, v, p, ann, option, sent) and cfg.wake_on_message:
             _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
-        if cfg.protocol == SEQUENTIAL:
+        if cfg.protocol == SEQUENTIAL or cfg.protocol == DEBATE:
             r = a.state[v]
             r.pending -= 1
             if r.pending == 0 and c[C_WAIT_AGENT] == v:

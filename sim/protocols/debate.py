@@ -30,7 +30,7 @@ plurality of opening answers is the truth: the vote a debate is compared with) a
 ``resolution_quality`` (of the agents who changed their answer, the share who ended on
 the truth).
 
-Main entry points: :class:`DebateProtocol`, :func:`debate`.
+Main entry points: :class:`DebateProtocol`, :func:`debate`, :func:`debate_outcome`.
 """
 
 from __future__ import annotations
@@ -176,18 +176,24 @@ class _Debate:
     def finish(self) -> None:
         """Record the debate's outcome columns."""
         society = self.society
-        final = society.choices()
-        truth = society.world.truth
-        opened = self.opening >= 0
-        counts = np.bincount(self.opening[opened], minlength=self._options())
-        top = np.flatnonzero(counts == counts.max())
-        society.outcome["initial_majority_correct"] = bool(
-            opened.any() and len(top) == 1 and top[0] == truth
+        society.outcome.update(
+            debate_outcome(self.opening, society.choices(), society.world.truth, self._options())
         )
-        changed = opened & (final != self.opening)
-        society.outcome["resolution_quality"] = (
-            float(np.mean(final[changed] == truth)) if changed.any() else None
-        )
+
+
+def debate_outcome(
+    opening: np.ndarray, final: np.ndarray, truth: int, options: int
+) -> dict[str, bool | float | None]:
+    """The debate's outcome columns from the answers after the opening and at the end
+    (``-1``: none), as either engine has them."""
+    opened = opening >= 0
+    counts = np.bincount(opening[opened], minlength=options)
+    top = np.flatnonzero(counts == counts.max())
+    changed = opened & (final != opening)
+    return {
+        "initial_majority_correct": bool(opened.any() and len(top) == 1 and top[0] == truth),
+        "resolution_quality": float(np.mean(final[changed] == truth)) if changed.any() else None,
+    }
 
 
 def debate(society: Society, config: DebateProtocol) -> Process:
