@@ -191,6 +191,25 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "stop.max_time": 3.5,
         },
     ),
+    "five kinds and a critic, Delphi debate, devil's advocate": (
+        "institutions.toml",
+        {
+            "world.options": 3,
+            "population": {
+                "size": 9,
+                "groups": [
+                    {"agent": "threshold", "share": 0.3},
+                    {"agent": "voter", "share": 0.2},
+                    {"agent": "bayesian", "share": 0.3},
+                    {"agent": "degroot", "share": 0.1},
+                    {"agent": "social", "share": 0.1, "role": "critic"},
+                ],
+            },
+            "network": {"topology": "cycle"},
+            "protocol": {"kind": "debate", "rounds": 3, "visibility": "neighbours"},
+            "institution": {"delphi": True, "devils_advocate": True},
+        },
+    ),
     "social, asynchronous, zero latency, stalls": (
         "network_herding.toml",
         {
@@ -338,14 +357,6 @@ def test_institutional_memory_is_the_same_on_both_engines(tmp_path: Path) -> Non
         frames[engine] = scenario.episodes(40, seed=0).drop("engine", "wall_seconds")
     assert frames["fast"].equals(frames["simpy"])
     assert (tmp_path / "fast.json").read_text() == (tmp_path / "simpy.json").read_text()
-
-
-def test_delphi_debates_run_on_simpy() -> None:
-    scenario = sim.load(SCENARIOS / "institutions.toml", {"institution.delphi": True})
-    assert scenario.engine_for() == "simpy"
-    with pytest.raises(ScenarioError, match=r"institution.delphi = true"):
-        scenario.run(seed=1, engine="fast")
-    assert sim.load(SCENARIOS / "institutions.toml").engine_for() == "fast"
 
 
 def test_fast_engine_is_byte_identical_for_a_seed(tmp_path: Path) -> None:

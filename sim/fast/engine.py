@@ -9,8 +9,8 @@ seed by seed and as distributions.
 
 What the fast engine does not do is listed by :func:`unsupported_parts`: agent kinds
 outside the stylized six (a kind registered by a user, LLM-backed agents), the
-protocols of the collective-decision studies but debate, Delphi feedback and the
-per-message event log (``--events``).
+protocols of the collective-decision studies but debate, and the per-message event log
+(``--events``).
 
 Main entry points: :func:`unsupported_parts`, :class:`FastRun`.
 """
@@ -89,10 +89,6 @@ def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) ->
             parts.append(f"population.groups.{i}.agent = {group.agent!r}")
     if config.protocol.kind not in PROTOCOLS:
         parts.append(f"protocol.kind = {config.protocol.kind!r}")
-    # The basic protocols ignore it; debate's Delphi feedback is SimPy's alone.
-    delphi = config.institution is not None and config.institution.delphi
-    if delphi and isinstance(config.protocol, DebateProtocol):
-        parts.append("institution.delphi = true")
     if config.world.options > loop.MAX_OPTIONS:
         parts.append(f"world.options = {config.world.options} (at most {loop.MAX_OPTIONS})")
     if record_events:
@@ -273,9 +269,12 @@ class FastRun:
         institution = config.institution
         anonymity = institution is not None and institution.anonymity
         self._episode = Episode(institution.memory if institution else None, anonymity, n)
-        # Who hears whom: the network, or everyone in a debate everyone hears.
+        # Who hears whom: the network, or everyone in a debate everyone hears (Delphi
+        # feedback reaches everyone too).
         protocol = config.protocol
-        heard_by_all = isinstance(protocol, DebateProtocol) and protocol.visibility == "all"
+        heard_by_all = isinstance(protocol, DebateProtocol) and (
+            protocol.visibility == "all" or self._cfg.delphi
+        )
         messaging = graphs.complete(n) if heard_by_all else adjacency
         weighted = self._cfg.degroots and adjacency.weights is not None and not anonymity
         if heard_by_all and weighted:
@@ -339,7 +338,7 @@ class FastRun:
         elif isinstance(protocol, DebateProtocol):
             kind, interval = loop.DEBATE, protocol.turn_interval
             rounds, duration = protocol.rounds, protocol.round_duration
-            simultaneous = protocol.speaking == "simultaneous"
+            simultaneous = protocol.speaking == "simultaneous" or institution.delphi
             speaking_order = {"random": loop.RANDOM, "confidence": loop.BY_CONFIDENCE}.get(
                 institution.speaking_order, loop.FIXED
             )
@@ -375,6 +374,7 @@ class FastRun:
             independence_first=institution.independence_first,
             speaking_order=speaking_order,
             advocate=kind == loop.DEBATE and institution.devils_advocate,
+            delphi=kind == loop.DEBATE and institution.delphi,
         )
 
     def _turn_state(

@@ -204,6 +204,7 @@ class Config(NamedTuple):
     independence_first: bool  # debate: the opening is simultaneous
     speaking_order: int  # debate: FIXED, RANDOM or BY_CONFIDENCE
     advocate: bool  # debate: the institution appoints a devil's advocate
+    delphi: bool  # debate: Delphi feedback (anonymized answers) instead of speaking
 
 
 class Network(NamedTuple):
@@ -525,8 +526,10 @@ def _threshold(a: Agents, v: int, rng) -> bool:
 
 
 @njit(cache=True)
-def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng) -> bool:
-    """``VoterAgent.decide``."""
+def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng, anonymous: bool) -> bool:
+    """``VoterAgent.decide``. It copies the ``pick``-th sender in increasing order of
+    identity; ``anonymous`` (Delphi feedback) senders are numbered down from -1 in the
+    order of the in-arcs, so that order is reversed."""
     r = a.state[v]
     previous = r.choice
     lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
@@ -536,6 +539,8 @@ def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng) -> bool:
             m += 1
     if m > 0:
         pick = rng.integers(0, m)
+        if anonymous:
+            pick = m - 1 - pick
         for p in range(lo, hi):
             if arcs[p].heard > 0:
                 if pick == 0:
@@ -550,7 +555,7 @@ def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng) -> bool:
 
 
 @njit(cache=True, inline="always")
-def _decide(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng) -> bool:
+def _decide(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, v: int, rng) -> bool:
     """Apply agent ``v``'s rule; return whether it has something to announce (the
     common kinds' rules inlined, the others called)."""
     kind = a.state[v].kind
@@ -563,7 +568,7 @@ def _decide(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng) 
     if kind == THRESHOLD:
         return _threshold(a, v, rng)
     if kind == VOTER:
-        return _voter(net, a, arcs, v, rng)
+        return _voter(net, a, arcs, v, rng, cfg.delphi)
     # STUBBORN
     r = a.state[v]
     if r.choice >= 0:
@@ -667,8 +672,8 @@ def _observe(cfg: Config, a: Agents, c: np.ndarray, option: int) -> None:
 
 
 @njit(cache=True, inline="always")
-def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None:
-    """Broadcast ``v``'s choice (``Society.announce`` and ``Recorder.announcement``)."""
+def _record_announcement(cfg: Config, a: Agents, c, v: int) -> None:
+    """``v`` announces its choice (``Recorder.announcement``)."""
     r = a.state[v]
     option = r.choice
     c[C_ANNOUNCEMENTS] += 1
@@ -680,6 +685,14 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None
         r.spoke = True
         if cfg.observer:
             _observe(cfg, a, c, option)
+
+
+@njit(cache=True, inline="always")
+def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None:
+    """Broadcast ``v``'s choice (``Society.announce`` and ``Recorder.announcement``)."""
+    _record_announcement(cfg, a, c, v)
+    r = a.state[v]
+    option = r.choice
     ann = c[C_ANNS]
     c[C_ANNS] += 1
     b.anns[ann].option = option
@@ -700,7 +713,7 @@ def _act_inline(cfg, net, a: Agents, arcs, ch, b, q, c, f, rc, v: int, announce:
     """``Society.act``: apply the rule, record a changed choice, announce if wanted
     (:func:`_act` is the same as a function, for the protocol steps)."""
     old = a.state[v].choice
-    wants = _decide(net, a, arcs, b, v, arng)
+    wants = _decide(cfg, net, a, arcs, b, v, arng)
     new = a.state[v].choice
     if new != old:
         _position(cfg, b, c, f, rc, old, new)
@@ -850,6 +863,33 @@ def _opened(cfg: Config, a: Agents, t: Turns, prng) -> None:
 
 
 @njit(cache=True)
+def _delphi_feedback(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, c, f) -> None:
+    """Everyone's answer goes to the facilitator (counted as announced); then each
+    agent forgets what it heard and hears every other answer, anonymized, at once
+    (``_Debate.delphi_feedback``; the network is complete, in-arcs in sender order)."""
+    now = f[F_NOW]
+    first = c[C_ANNS]
+    for v in range(cfg.n):
+        option = a.state[v].choice
+        b.anns[first + v].option = option
+        b.anns[first + v].time = now
+        b.anns[first + v].slot = -1  # no belief travels
+        if option >= 0:
+            _record_announcement(cfg, a, c, v)
+    c[C_ANNS] += cfg.n
+    for v in range(cfg.n):
+        for k in range(cfg.options):
+            a.opinion[v, HEARD, k] = 0.0
+        for p in range(net.in_ptr[v], net.in_ptr[v + 1]):
+            arcs[p].heard = 0
+        for p in range(net.in_ptr[v], net.in_ptr[v + 1]):
+            u = net.senders[p]
+            option = a.state[u].choice
+            if option >= 0:
+                _receive(cfg, a, arcs, v, p, first + u, option, now)
+
+
+@njit(cache=True)
 def _debate(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t: Turns, rng, prng, arng) -> None:
     """Resume the debate protocol's process where it is suspended (``debate``): rounds
     ``0..rounds``, the opening first, each after ``round_duration`` but the opening;
@@ -876,8 +916,11 @@ def _debate(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t: Turns, rng, prng, arn
             if cfg.simultaneous or (c[C_ROUND] == 0 and cfg.independence_first):
                 for v in range(cfg.n):
                     _revise(cfg, net, a, arcs, ch, b, q, c, f, rc, t, v, rng, arng)
-                for v in range(cfg.n):
-                    _speak(cfg, net, a, ch, b, q, c, f, v, rng)
+                if cfg.delphi:
+                    _delphi_feedback(cfg, net, a, arcs, b, c, f)
+                else:
+                    for v in range(cfg.n):
+                        _speak(cfg, net, a, ch, b, q, c, f, v, rng)
                 c[C_TURN] = cfg.n
             else:
                 _speakers(cfg, a, t, prng)
