@@ -13,7 +13,8 @@ generators bit for bit, so a draw made here equals the same draw made in Python)
 Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_normalize`,
 :func:`normalized`, :func:`social_score`, :func:`degroot_average`,
 :func:`threshold_candidates`, :func:`action_probabilities`, :func:`update_public_belief`,
-:func:`cascade_action`, :func:`entropy_bits`.
+:func:`cascade_action`, :func:`confidence_gap_choice`, :func:`sample_option`,
+:func:`entropy_bits`.
 """
 
 from __future__ import annotations
@@ -376,6 +377,99 @@ def cascade_action(log_public: np.ndarray, accuracy: float, tie_rule: int) -> in
                 return -1
             found = a
     return found
+
+
+# ---------------------------------------------------------------------- confidence gap
+
+
+@njit(cache=True)
+def rival(held: int, counts: np.ndarray, stated: np.ndarray) -> int:
+    """The rival option of the confidence-gap rule (``-1``: none): of the options other
+    than ``held`` that some neighbour's latest announcement names, the most announced;
+    ties go to the higher mean stated confidence, then to the lower index.
+
+    Args:
+        held: The agent's current option.
+        counts: Neighbours' latest announcements naming each option.
+        stated: Mean confidence stated for each option (``1/K`` where none was stated).
+    """
+    best, best_count, best_stated = -1, 0.0, -math.inf
+    for option in range(len(counts)):
+        count = float(counts[option])
+        if option == held or count == 0.0:
+            continue
+        if count > best_count or (count == best_count and stated[option] > best_stated):
+            best, best_count, best_stated = option, count, float(stated[option])
+    return best
+
+
+@njit(cache=True)
+def switch_probability(gap: float, slope: float, offset: float) -> float:
+    """``sigmoid(slope * (gap - offset))``, computed without overflow."""
+    z = slope * (gap - offset)
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)
+
+
+@njit(cache=True)
+def confidence_gap_choice(
+    held: int,
+    counts: np.ndarray,
+    stated: np.ndarray,
+    own: float,
+    slope: float,
+    offset: float,
+    rng: np.random.Generator,
+) -> tuple[int, float]:
+    """The confidence-gap rule: switch from ``held`` to the :func:`rival` with
+    probability :func:`switch_probability` of the gap between the rival's stated
+    confidence and one's ``own`` (one draw from ``rng``, only if there is a rival).
+
+    Returns:
+        The choice and the confidence the agent then states (the rival's if it switched).
+    """
+    other = rival(held, counts, stated)
+    if other >= 0:
+        p = switch_probability(stated[other] - own, slope, offset)
+        if rng.random() < p:
+            return other, float(stated[other])
+    return held, own
+
+
+@njit(cache=True)
+def stated_belief_into(out: np.ndarray, choice: int, stated: float) -> None:
+    """The belief of an agent stating confidence ``stated`` in ``choice``: that much on
+    it, the rest spread evenly over the other options."""
+    rest = (1.0 - stated) / (len(out) - 1)
+    for k in range(len(out)):
+        out[k] = rest
+    out[choice] = stated
+
+
+# ------------------------------------------------------------------------- Dirichlet
+
+
+@njit(cache=True)
+def dirichlet_mean_into(out: np.ndarray, alpha: np.ndarray) -> None:
+    """The mean ``alpha / sum(alpha)`` of a Dirichlet belief (summed in index order)."""
+    total = 0.0
+    for k in range(len(alpha)):
+        total += alpha[k]
+    for k in range(len(alpha)):
+        out[k] = alpha[k] / total
+
+
+@njit(cache=True)
+def sample_option(probabilities: np.ndarray, rng: np.random.Generator) -> int:
+    """An option drawn with the given probabilities: one ``rng.random()``, the same draw
+    and the same option as ``rng.choice(K, p=probabilities)``."""
+    cdf = np.cumsum(probabilities)
+    total = cdf[-1]
+    for k in range(len(cdf)):
+        cdf[k] /= total
+    return int(np.searchsorted(cdf, rng.random(), side="right"))
 
 
 # ---------------------------------------------------------------------------- metrics

@@ -85,5 +85,5 @@ def test_confident_zealots_convert_a_confidence_gap_society(
         protocol={"kind": "rounds", "rounds": 4},
     )
     result = scenario.run(seed=3)
-    assert result.summary["engine"] == "simpy"
+    assert result.summary["engine"] == "fast"
     assert result.summary["accuracy"] == 1.0

@@ -210,6 +210,87 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "institution": {"delphi": True, "devils_advocate": True},
         },
     ),
+    "confidence + stubborn, debate in turn, confidence order": (
+        "debate_herding.toml",
+        {
+            "world.options": 3,
+            "population": {
+                "size": 10,
+                "groups": [
+                    {"agent": "confidence", "share": 0.8, "gap_slope": 8.0, "gap_offset": 0.05},
+                    {"agent": "stubborn", "share": 0.2, "option": 0},
+                ],
+            },
+            "channels.latency": {"dist": "exponential", "mean": 0.2},
+            "institution": {"speaking_order": "confidence"},
+        },
+    ),
+    "confidence + social, asynchronous, erdos_renyi, loss": (
+        "network_herding.toml",
+        {
+            "population": {
+                "size": 16,
+                "groups": [
+                    {
+                        "agent": "confidence",
+                        "share": 0.7,
+                        "gap_slope": {"dist": "uniform", "low": 2.0, "high": 20.0},
+                    },
+                    {"agent": "social", "share": 0.3, "weight": 0.8},
+                ],
+            },
+            "network": {"topology": "erdos_renyi", "mean_degree": 5},
+            "stop.max_time": 3.0,
+        },
+    ),
+    "dirichlet, debate all at once, independence first, cited evidence": (
+        "debate_herding.toml",
+        {
+            "world.options": 3,
+            "population": {
+                "size": 9,
+                "groups": [
+                    {
+                        "agent": "dirichlet",
+                        "concentration": {"dist": "uniform", "low": 0.5, "high": 2.0},
+                        "evidence_weight": 0.5,
+                    }
+                ],
+            },
+            "protocol": {"kind": "debate", "speaking": "simultaneous", "rounds": 3},
+            "channels.latency": {"dist": "exponential", "mean": 0.4},
+            "institution": {"independence_first": True},
+        },
+    ),
+    "dirichlet + bayesian, rounds, uniform latency": (
+        "cascade.toml",
+        {
+            "population": {
+                "size": 10,
+                "groups": [
+                    {"agent": "dirichlet", "share": 0.6, "signal_weight": 1.5},
+                    {"agent": "bayesian", "share": 0.4},
+                ],
+            },
+            "protocol": {"kind": "rounds", "rounds": 4},
+            "channels.latency": {"dist": "uniform", "low": 0.2, "high": 1.5},
+        },
+    ),
+    "confidence + dirichlet, Delphi debate": (
+        "institutions.toml",
+        {
+            "world.options": 3,
+            "population": {
+                "size": 8,
+                "groups": [
+                    {"agent": "confidence", "share": 0.5, "gap_slope": 5.0},
+                    {"agent": "dirichlet", "share": 0.5, "evidence_weight": 1.0},
+                ],
+            },
+            "protocol": {"kind": "debate", "rounds": 3},
+            "institution": {"delphi": True},
+        },
+    ),
     "social, asynchronous, zero latency, stalls": (
         "network_herding.toml",
         {
@@ -357,6 +438,19 @@ def test_institutional_memory_is_the_same_on_both_engines(tmp_path: Path) -> Non
         frames[engine] = scenario.episodes(40, seed=0).drop("engine", "wall_seconds")
     assert frames["fast"].equals(frames["simpy"])
     assert (tmp_path / "fast.json").read_text() == (tmp_path / "simpy.json").read_text()
+
+
+def test_dirichlet_agents_under_asynchronous_wake_ups_run_on_simpy() -> None:
+    # They count each (sender, sent time) once, and such agents may announce twice at
+    # one instant: the fast engine keeps no record of what each has counted.
+    scenario = sim.load(
+        SCENARIOS / "network_herding.toml",
+        {"population.groups": [{"agent": "dirichlet"}], "population.size": 20},
+    )
+    assert scenario.engine_for() == "simpy"
+    with pytest.raises(ScenarioError, match=r"'dirichlet' under protocol.kind = 'asynchronous'"):
+        scenario.run(seed=1, engine="fast")
+    assert scenario.with_overrides({"protocol": {"kind": "rounds"}}).engine_for() == "fast"
 
 
 def test_fast_engine_is_byte_identical_for_a_seed(tmp_path: Path) -> None:

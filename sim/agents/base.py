@@ -215,9 +215,10 @@ class SocietyAgent(mesa.Agent):
         announcement names it (``1/K`` for an announcement that states none); NaN for an
         option nobody names."""
         totals = np.zeros(self.options)
-        for announcement in self.heard.values():
-            stated = announcement.confidence
-            totals[announcement.option] += 1.0 / self.options if stated is None else stated
+        for sender in sorted(self.heard):  # summed in a fixed order: the senders'
+            stated = self.heard[sender].confidence
+            option = self.heard[sender].option
+            totals[option] += 1.0 / self.options if stated is None else stated
         counts = self._counts
         return np.where(counts > 0, totals / np.maximum(counts, 1), np.nan)
 

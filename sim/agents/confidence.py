@@ -19,7 +19,8 @@ states ``c_m`` itself (it was persuaded by that confidence); otherwise it keeps 
 flips a fair coin whenever a rival exists; a large ``gap_slope`` switches exactly when
 the rival's confidence exceeds one's own by more than ``gap_offset``.
 
-This is the rule ``sim calibrate`` fits as its ``confidence`` model
+The rule is written once in :mod:`sim.rules` (:func:`~sim.rules.confidence_gap_choice`),
+which the fast engine calls too. This is the rule ``sim calibrate`` fits as its ``confidence`` model
 (:class:`analysis.calibration.ConfidenceGapModel`); a test holds the two to the same
 probabilities.
 
@@ -28,7 +29,6 @@ Main entry points: :class:`ConfidenceAgent`, :class:`ConfidenceGroup`, :func:`ri
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
 import numpy as np
@@ -36,6 +36,9 @@ from pydantic import Field
 
 from sim.agents.base import GroupBase, SocietyAgent
 from sim.distributions import Quantity
+from sim.rules import confidence_gap_choice, rival, stated_belief_into, switch_probability
+
+__all__ = ["ConfidenceAgent", "ConfidenceGroup", "rival", "switch_probability"]
 
 
 class ConfidenceGroup(GroupBase):
@@ -51,34 +54,6 @@ class ConfidenceGroup(GroupBase):
 
     def sampled_parameters(self) -> dict[str, Quantity]:
         return {"gap_slope": self.gap_slope, "gap_offset": self.gap_offset}
-
-
-def rival(held: int, counts: np.ndarray, stated: np.ndarray) -> int:
-    """The rival option of the rule (``-1``: none).
-
-    Args:
-        held: The agent's current option.
-        counts: Neighbours' latest announcements naming each option.
-        stated: Mean confidence stated for each option (``1/K`` where none was stated).
-    """
-    best, best_count, best_stated = -1, 0, -math.inf
-    for option in range(len(counts)):
-        if option == held or counts[option] == 0:
-            continue
-        if counts[option] > best_count or (
-            counts[option] == best_count and stated[option] > best_stated
-        ):
-            best, best_count, best_stated = option, int(counts[option]), float(stated[option])
-    return best
-
-
-def switch_probability(gap: float, slope: float, offset: float) -> float:
-    """``sigmoid(slope * (gap - offset))``, computed without overflow."""
-    z = slope * (gap - offset)
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 class ConfidenceAgent(SocietyAgent):
@@ -105,15 +80,17 @@ class ConfidenceAgent(SocietyAgent):
     def decide(self) -> bool:
         previous = self.choice
         held = self.signal if previous is None else previous
-        stated = self.stated_confidences()
-        other = rival(held, self.heard_counts(), stated)
-        choice = held
-        if other >= 0:
-            p = switch_probability(stated[other] - self._stated, self.gap_slope, self.gap_offset)
-            if self.agent_rng.random() < p:
-                choice, self._stated = other, float(stated[other])
+        choice, self._stated = confidence_gap_choice(
+            held,
+            self.heard_counts(),
+            self.stated_confidences(),
+            self._stated,
+            self.gap_slope,
+            self.gap_offset,
+            self.agent_rng,
+        )
         self.choice = choice
-        belief = np.full(self.options, (1.0 - self._stated) / (self.options - 1))
-        belief[choice] = self._stated
+        belief = np.empty(self.options)
+        stated_belief_into(belief, choice, self._stated)
         self._belief = belief
         return choice != previous

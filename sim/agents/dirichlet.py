@@ -27,6 +27,7 @@ from pydantic import Field, field_validator
 
 from sim.agents.base import Announcement, GroupBase, SocietyAgent
 from sim.distributions import Quantity, check_support
+from sim.rules import dirichlet_mean_into, sample_option
 
 
 class DirichletGroup(GroupBase):
@@ -74,7 +75,8 @@ class DirichletAgent(SocietyAgent):
         self.evidence_weight = params["evidence_weight"]
         self._counted: set[tuple[int, float]] = set()
         self._pending: list[Announcement] = []
-        self._belief = self.alpha / self.alpha.sum()
+        self._belief = np.empty(self.options)
+        dirichlet_mean_into(self._belief, self.alpha)
 
     @property
     def confidence(self) -> float | None:
@@ -94,7 +96,8 @@ class DirichletAgent(SocietyAgent):
             if message.evidence is not None and self.evidence_weight:
                 self.alpha[message.evidence] += self.evidence_weight
         self._pending.clear()
-        self._belief = self.alpha / self.alpha.sum()
+        self._belief = np.empty(self.options)
+        dirichlet_mean_into(self._belief, self.alpha)
         previous = self.choice
-        self.choice = int(self.agent_rng.choice(self.options, p=self._belief))
+        self.choice = sample_option(self._belief, self.agent_rng)
         return self.choice != previous

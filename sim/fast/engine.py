@@ -8,7 +8,8 @@ the two engines produce the same run for the same seed; the test suite checks th
 seed by seed and as distributions.
 
 What the fast engine does not do is listed by :func:`unsupported_parts`: agent kinds
-outside the stylized six (a kind registered by a user, LLM-backed agents), the
+other than those of :data:`KIND_CODES` (the kinds of the hidden-profile, planner-worker
+and bandit studies, ``dirichlet``, a kind registered by a user, LLM-backed agents), the
 protocols of the collective-decision studies but debate, and the per-message event log
 (``--events``).
 
@@ -60,6 +61,8 @@ KIND_CODES: dict[str, int] = {
     "threshold": loop.THRESHOLD,
     "voter": loop.VOTER,
     "stubborn": loop.STUBBORN,
+    "confidence": loop.CONFIDENCE,
+    "dirichlet": loop.DIRICHLET,
 }
 """The agent kinds the fast engine runs, with their codes in the compiled loop."""
 
@@ -87,6 +90,12 @@ def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) ->
     for i, group in enumerate(config.population.groups):
         if group.agent not in KIND_CODES:
             parts.append(f"population.groups.{i}.agent = {group.agent!r}")
+        elif group.agent == "dirichlet" and config.protocol.kind == "asynchronous":
+            # Its agents may announce twice at one instant, which a Dirichlet agent
+            # counts once: the fast engine keeps no record of what it counted.
+            parts.append(
+                f"population.groups.{i}.agent = 'dirichlet' under protocol.kind = 'asynchronous'"
+            )
     if config.protocol.kind not in PROTOCOLS:
         parts.append(f"protocol.kind = {config.protocol.kind!r}")
     if config.world.options > loop.MAX_OPTIONS:
@@ -109,7 +118,9 @@ def warm_up() -> None:
                 "channels": {"capacity": 1, "overflow": "queue"},
                 "stop": {"max_time": 3.0},
             }
-            FastRun(Scenario.from_dict(data).config, seed=0).run()
+            config = Scenario.from_dict(data).config
+            if not unsupported_parts(config):
+                FastRun(config, seed=0).run()
 
 
 def _latency(config: ChannelConfig) -> tuple[int, float, float]:
@@ -139,6 +150,9 @@ def _agent_records(
     weight: np.ndarray,
     threshold: np.ndarray,
     self_weight: np.ndarray,
+    gap_slope: np.ndarray,
+    gap_offset: np.ndarray,
+    evidence_weight: np.ndarray,
 ) -> None:
     """Fill every agent's record (zeroed) in one pass; ``of_group`` holds each group's
     ``kind``, ``tie``, ``tolerance``, ``assumed`` (NaN: the agent's own accuracy) and
@@ -159,6 +173,10 @@ def _agent_records(
         assumed = of_group[g].assumed
         r.assumed = accuracy[i] if np.isnan(assumed) else assumed
         r.group_time = -1.0
+        r.stated = accuracy[i]
+        r.gap_slope = gap_slope[i]
+        r.gap_offset = gap_offset[i]
+        r.evidence_weight = evidence_weight[i]
 
 
 @njit(cache=True)
@@ -182,6 +200,24 @@ def _initial_opinion(
             scratch[k] = log_prior[group[i], k] + opinion[i, loop.OWN, k]
             opinion[i, loop.PUBLIC, k] = public[group[i], k]
         rules.normalize_into(opinion[i, loop.BELIEF], scratch)
+
+
+@njit(cache=True)
+def _dirichlet_opinion(
+    opinion: np.ndarray,
+    members: np.ndarray,
+    signals: np.ndarray,
+    concentration: np.ndarray,
+    signal_weight: np.ndarray,
+) -> None:
+    """Dirichlet agents' counts (``concentration`` on each option, ``signal_weight``
+    more on the signal's) and their mean as the belief (``DirichletAgent.configure``)."""
+    for i in members:
+        alpha = opinion[i, loop.ALPHA]
+        for k in range(len(alpha)):
+            alpha[k] = concentration[i]
+        alpha[signals[i]] += signal_weight[i]
+        rules.dirichlet_mean_into(opinion[i, loop.BELIEF], alpha)
 
 
 _GROUP = np.dtype(
@@ -375,6 +411,9 @@ class FastRun:
             speaking_order=speaking_order,
             advocate=kind == loop.DEBATE and institution.devils_advocate,
             delphi=kind == loop.DEBATE and institution.delphi,
+            confidences=any(g.agent == "confidence" for g in config.population.groups),
+            dirichlets=any(g.agent == "dirichlet" for g in config.population.groups),
+            cite_evidence=isinstance(protocol, DebateProtocol) and protocol.cite_evidence,
         )
 
     def _turn_state(
@@ -474,12 +513,25 @@ class FastRun:
             column("weight", 0.0),
             column("threshold", 0.5),
             column("self_weight", 0.5),
+            column("gap_slope", 10.0),
+            column("gap_offset", 0.0),
+            column("evidence_weight", 0.0),
         )
         # Row n is the society's own: the cascade observer's public belief, which starts
         # from the prior of agent 0 (Society does).
         opinion = np.zeros((n + 1, loop.PLANES, options))
         _initial_opinion(opinion, signals, accuracy_of, log_prior, group_of)
         opinion[n, loop.PUBLIC] = rules.log_normalize(log_prior[group_of[0]])
+        dirichlet = [g for g, group in enumerate(groups) if group.agent == "dirichlet"]
+        if dirichlet:
+            members = np.flatnonzero(np.isin(group_of, dirichlet))
+            _dirichlet_opinion(
+                opinion,
+                members,
+                signals,
+                column("concentration", 1.0),
+                column("signal_weight", 2.0),
+            )
         return loop.Agents(
             state=state,
             opinion=opinion,

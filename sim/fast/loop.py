@@ -55,7 +55,7 @@ from sim.fast.calendar import Calendar
 from sim.fast.intrinsics import borrowed, prefetch_row
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
-BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN = 0, 1, 2, 3, 4, 5
+BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN, CONFIDENCE, DIRICHLET = range(8)
 # Protocols.
 SEQUENTIAL, ASYNCHRONOUS, ROUNDS, DEBATE = 0, 1, 2, 3
 # Debate roles and speaking orders (FIXED: the order given, fixed or by degree).
@@ -80,6 +80,9 @@ AT_TURN, AFTER_TIMEOUT, AFTER_DRAINED, BEFORE_ROUND, ROUND_OPEN = 0, 1, 2, 3, 4
 # DeGroot: the belief last announced.
 OWN, HEARD, BELIEF, PUBLIC, BASE, COUNTS, ANNOUNCED = range(7)
 PLANES = 7
+ALPHA = ANNOUNCED
+"""Dirichlet agents' counts: the plane DeGroot agents keep their last announced belief
+in (an agent is one kind or the other)."""
 # Bits of c[C_NEED]: which buffer is short.
 NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
 
@@ -133,16 +136,28 @@ AGENT = np.dtype(
         ("tolerance", np.float64),
         ("assumed", np.float64),  # accuracy a Bayesian attributes to others
         ("group_time", np.float64),  # Bayesian: sent time of the latest group (-1: none)
+        ("stated", np.float64),  # confidence: the confidence it states
+        ("gap_slope", np.float64),  # confidence: how sharply switching follows the gap
+        ("gap_offset", np.float64),  # confidence: the gap at which switching is a coin flip
+        ("evidence_weight", np.float64),  # dirichlet: count added to cited evidence
     ],
     align=True,
 )
 """An agent's parameters and scalar state."""
 
 ANNOUNCEMENT = np.dtype(
-    [("time", np.float64), ("slot", np.int64), ("option", np.int32)], align=True
+    [
+        ("time", np.float64),
+        ("slot", np.int64),
+        ("confidence", np.float64),
+        ("option", np.int32),
+        ("evidence", np.int32),
+    ],
+    align=True,
 )
-"""An announcement: when, which option, and (DeGroot) the row of the belief it carries
-in :attr:`Buffers.pool` (-1: none)."""
+"""An announcement: when, which option, (DeGroot) the row of the belief it carries in
+:attr:`Buffers.pool` (-1: none), (read by confidence agents only) the confidence
+stated and (read by Dirichlet agents only) the evidence cited (-1: none)."""
 
 WAITING = np.dtype([("latency", np.float64), ("next", np.int64), ("ann", np.int64)], align=True)
 """A message waiting for a slot on a capacity-limited channel (``next``: the message
@@ -205,6 +220,9 @@ class Config(NamedTuple):
     speaking_order: int  # debate: FIXED, RANDOM or BY_CONFIDENCE
     advocate: bool  # debate: the institution appoints a devil's advocate
     delphi: bool  # debate: Delphi feedback (anonymized answers) instead of speaking
+    confidences: bool  # some agents read the confidence others state
+    dirichlets: bool  # some agents are Dirichlet
+    cite_evidence: bool  # debate: speakers cite their signal
 
 
 class Network(NamedTuple):
@@ -526,6 +544,44 @@ def _threshold(a: Agents, v: int, rng) -> bool:
 
 
 @njit(cache=True)
+def _confidence(net: Network, a: Agents, arcs, b: Buffers, v: int, rng, anonymous: bool) -> bool:
+    """``ConfidenceAgent.decide``: the mean confidence stated for each option by the
+    neighbours whose latest announcement names it (``1/K`` for none; summed in order
+    of the senders' identities, so over ``anonymous`` senders backwards), then the rule."""
+    r = a.state[v]
+    options = len(a.scores)
+    stated = a.scores
+    for k in range(options):
+        stated[k] = 0.0
+    lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
+    for i in range(hi - lo):
+        p = hi - 1 - i if anonymous else lo + i
+        if arcs[p].heard > 0:
+            stated[arcs[p].heard - 1] += b.anns[arcs[p].heard_ann].confidence
+    counts = a.opinion[v, HEARD]
+    for k in range(options):
+        stated[k] = stated[k] / counts[k] if counts[k] > 0.0 else 1.0 / options
+    previous = r.choice
+    held = r.signal if previous < 0 else previous
+    choice, r.stated = rules.confidence_gap_choice(
+        held, counts, stated, r.stated, r.gap_slope, r.gap_offset, rng
+    )
+    r.choice = choice
+    rules.stated_belief_into(a.opinion[v, BELIEF], choice, r.stated)
+    return choice != previous
+
+
+@njit(cache=True)
+def _dirichlet(a: Agents, v: int, rng) -> bool:
+    """``DirichletAgent.decide`` (what it heard is already counted, see :func:`_receive`)."""
+    r = a.state[v]
+    rules.dirichlet_mean_into(a.opinion[v, BELIEF], a.opinion[v, ALPHA])
+    previous = r.choice
+    r.choice = rules.sample_option(a.opinion[v, BELIEF], rng)
+    return r.choice != previous
+
+
+@njit(cache=True)
 def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng, anonymous: bool) -> bool:
     """``VoterAgent.decide``. It copies the ``pick``-th sender in increasing order of
     identity; ``anonymous`` (Delphi feedback) senders are numbered down from -1 in the
@@ -569,6 +625,10 @@ def _decide(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, v: int, rng)
         return _threshold(a, v, rng)
     if kind == VOTER:
         return _voter(net, a, arcs, v, rng, cfg.delphi)
+    if kind == CONFIDENCE:
+        return _confidence(net, a, arcs, b, v, rng, cfg.delphi)
+    if kind == DIRICHLET:
+        return _dirichlet(a, v, rng)
     # STUBBORN
     r = a.state[v]
     if r.choice >= 0:
@@ -697,6 +757,10 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None
     c[C_ANNS] += 1
     b.anns[ann].option = option
     b.anns[ann].time = f[F_NOW]
+    if cfg.confidences:  # the belief in one's answer (a confidence agent's: what it states)
+        b.anns[ann].confidence = a.opinion[v, BELIEF, option]
+    if cfg.dirichlets:
+        b.anns[ann].evidence = -1
     if cfg.degroots:
         if r.kind == DEGROOT:
             slot = c[C_POOL]
@@ -735,8 +799,14 @@ def _act_all(cfg, net, a: Agents, arcs, ch, b, q, c, f, rc, announce: bool, rng,
 
 
 @njit(cache=True, inline="always")
-def _receive(cfg: Config, a: Agents, arcs: np.ndarray, v, p, ann, option, sent) -> bool:
-    """``SocietyAgent.receive`` (and the Bayesian first-announcement bookkeeping)."""
+def _receive(cfg: Config, a: Agents, arcs: np.ndarray, b: Buffers, v, p, ann, option, sent) -> bool:
+    """``SocietyAgent.receive`` (and the Bayesian first-announcement bookkeeping; a
+    Dirichlet agent counts every announcement, however late, into its counts)."""
+    if cfg.dirichlets and a.state[v].kind == DIRICHLET:
+        a.opinion[v, ALPHA, option] += 1.0
+        evidence, weight = b.anns[ann].evidence, a.state[v].evidence_weight
+        if evidence >= 0 and weight != 0.0:
+            a.opinion[v, ALPHA, evidence] += weight
     arc = arcs[p]
     if cfg.bayesians and a.state[v].kind == BAYESIAN:
         had_first = arc.first > 0
@@ -818,6 +888,8 @@ def _speak(cfg, net, a: Agents, ch, b, q, c, f, v: int, rng) -> None:
     """A debater announces its answer to its audience (``_Debate.speak``)."""
     if a.state[v].choice >= 0:
         _announce(cfg, net, a, ch, b, q, c, f, v, rng)
+        if cfg.dirichlets and cfg.cite_evidence:  # read on delivery
+            b.anns[c[C_ANNS] - 1].evidence = a.state[v].signal
 
 
 @njit(cache=True)
@@ -874,8 +946,11 @@ def _delphi_feedback(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, c, 
         b.anns[first + v].option = option
         b.anns[first + v].time = now
         b.anns[first + v].slot = -1  # no belief travels
+        b.anns[first + v].evidence = -1
         if option >= 0:
             _record_announcement(cfg, a, c, v)
+            if cfg.confidences:
+                b.anns[first + v].confidence = a.opinion[v, BELIEF, option]
     c[C_ANNS] += cfg.n
     for v in range(cfg.n):
         for k in range(cfg.options):
@@ -886,7 +961,7 @@ def _delphi_feedback(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, c, 
             u = net.senders[p]
             option = a.state[u].choice
             if option >= 0:
-                _receive(cfg, a, arcs, v, p, first + u, option, now)
+                _receive(cfg, a, arcs, b, v, p, first + u, option, now)
 
 
 @njit(cache=True)
@@ -1201,7 +1276,7 @@ def run_loop(
                 _send(cfg, q, c, time + b.waiting[w].latency, code, v, p, b.anns[waiting].time)
             else:
                 ch.arcs[outarc].in_transit -= 1
-        if _receive(cfg, a, arcs, v, p, ann, option, sent) and cfg.wake_on_message:
+        if _receive(cfg, a, arcs, b, v, p, ann, option, sent) and cfg.wake_on_message:
             _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
         if cfg.protocol == SEQUENTIAL or cfg.protocol == DEBATE:
             r = a.state[v]
