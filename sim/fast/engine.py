@@ -150,9 +150,6 @@ def _agent_records(
     weight: np.ndarray,
     threshold: np.ndarray,
     self_weight: np.ndarray,
-    gap_slope: np.ndarray,
-    gap_offset: np.ndarray,
-    evidence_weight: np.ndarray,
 ) -> None:
     """Fill every agent's record (zeroed) in one pass; ``of_group`` holds each group's
     ``kind``, ``tie``, ``tolerance``, ``assumed`` (NaN: the agent's own accuracy) and
@@ -173,10 +170,6 @@ def _agent_records(
         assumed = of_group[g].assumed
         r.assumed = accuracy[i] if np.isnan(assumed) else assumed
         r.group_time = -1.0
-        r.stated = accuracy[i]
-        r.gap_slope = gap_slope[i]
-        r.gap_offset = gap_offset[i]
-        r.evidence_weight = evidence_weight[i]
 
 
 @njit(cache=True)
@@ -513,10 +506,14 @@ class FastRun:
             column("weight", 0.0),
             column("threshold", 0.5),
             column("self_weight", 0.5),
-            column("gap_slope", 10.0),
-            column("gap_offset", 0.0),
-            column("evidence_weight", 0.0),
         )
+        persuaded = {"confidence", "dirichlet"} & {g.agent for g in groups}
+        persuasion = np.zeros(n if persuaded else 0, dtype=loop.PERSUASION)
+        if persuaded:
+            persuasion["stated"] = accuracy_of
+            persuasion["gap_slope"] = column("gap_slope", 10.0)
+            persuasion["gap_offset"] = column("gap_offset", 0.0)
+            persuasion["evidence_weight"] = column("evidence_weight", 0.0)
         # Row n is the society's own: the cascade observer's public belief, which starts
         # from the prior of agent 0 (Society does).
         opinion = np.zeros((n + 1, loop.PLANES, options))
@@ -539,6 +536,7 @@ class FastRun:
             scores=np.zeros(options),
             likelihood=np.zeros((options, options)),
             posterior=np.zeros(options),
+            persuasion=persuasion,
         )
 
     @staticmethod

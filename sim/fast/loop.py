@@ -136,14 +136,21 @@ AGENT = np.dtype(
         ("tolerance", np.float64),
         ("assumed", np.float64),  # accuracy a Bayesian attributes to others
         ("group_time", np.float64),  # Bayesian: sent time of the latest group (-1: none)
-        ("stated", np.float64),  # confidence: the confidence it states
-        ("gap_slope", np.float64),  # confidence: how sharply switching follows the gap
-        ("gap_offset", np.float64),  # confidence: the gap at which switching is a coin flip
-        ("evidence_weight", np.float64),  # dirichlet: count added to cited evidence
     ],
     align=True,
 )
 """An agent's parameters and scalar state."""
+
+PERSUASION = np.dtype(
+    [
+        ("stated", np.float64),  # confidence: the confidence it states
+        ("gap_slope", np.float64),  # confidence: how sharply switching follows the gap
+        ("gap_offset", np.float64),  # confidence: the gap at which switching is a coin flip
+        ("evidence_weight", np.float64),  # dirichlet: count added to cited evidence
+    ]
+)
+"""What moves confidence and Dirichlet agents, apart from :data:`AGENT` (which a
+delivery reads for every agent, and which these would take past a cache line)."""
 
 ANNOUNCEMENT = np.dtype(
     [
@@ -249,6 +256,7 @@ class Agents(NamedTuple):
     scores: np.ndarray  # (K,) scratch
     likelihood: np.ndarray  # (K, K) scratch of the Bayesian update
     posterior: np.ndarray  # (K,) scratch of the Bayesian update
+    persuasion: np.ndarray  # PERSUASION records (empty without confidence, Dirichlet agents)
 
 
 class Channels(NamedTuple):
@@ -563,11 +571,12 @@ def _confidence(net: Network, a: Agents, arcs, b: Buffers, v: int, rng, anonymou
         stated[k] = stated[k] / counts[k] if counts[k] > 0.0 else 1.0 / options
     previous = r.choice
     held = r.signal if previous < 0 else previous
-    choice, r.stated = rules.confidence_gap_choice(
-        held, counts, stated, r.stated, r.gap_slope, r.gap_offset, rng
+    own = a.persuasion[v]
+    choice, own.stated = rules.confidence_gap_choice(
+        held, counts, stated, own.stated, own.gap_slope, own.gap_offset, rng
     )
     r.choice = choice
-    rules.stated_belief_into(a.opinion[v, BELIEF], choice, r.stated)
+    rules.stated_belief_into(a.opinion[v, BELIEF], choice, own.stated)
     return choice != previous
 
 
@@ -804,7 +813,7 @@ def _receive(cfg: Config, a: Agents, arcs: np.ndarray, b: Buffers, v, p, ann, op
     Dirichlet agent counts every announcement, however late, into its counts)."""
     if cfg.dirichlets and a.state[v].kind == DIRICHLET:
         a.opinion[v, ALPHA, option] += 1.0
-        evidence, weight = b.anns[ann].evidence, a.state[v].evidence_weight
+        evidence, weight = b.anns[ann].evidence, a.persuasion[v].evidence_weight
         if evidence >= 0 and weight != 0.0:
             a.opinion[v, ALPHA, evidence] += weight
     arc = arcs[p]
@@ -1170,6 +1179,7 @@ def run_loop(
         borrowed(a.scores),
         borrowed(a.likelihood),
         borrowed(a.posterior),
+        borrowed(a.persuasion),
     )
     arcs = borrowed(arcs)
     ch = Channels(borrowed(ch.settings), borrowed(ch.arcs))
