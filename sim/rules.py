@@ -13,7 +13,8 @@ generators bit for bit, so a draw made here equals the same draw made in Python)
 Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_normalize`,
 :func:`normalized`, :func:`social_score`, :func:`degroot_average`,
 :func:`threshold_candidates`, :func:`action_probabilities`, :func:`update_public_belief`,
-:func:`cascade_action`, :func:`confidence_gap_choice`, :func:`sample_option`,
+:func:`cascade_action`, :func:`confidence_gap_choice`, :func:`critic_target`,
+:func:`minority_options`, :func:`sample_option`,
 :func:`entropy_bits`.
 """
 
@@ -446,6 +447,43 @@ def stated_belief_into(out: np.ndarray, choice: int, stated: float) -> None:
     for k in range(len(out)):
         out[k] = rest
     out[choice] = stated
+
+
+# ------------------------------------------------------------------------ debate roles
+
+
+@njit(cache=True)
+def critic_target(counts: np.ndarray, held: int) -> int:
+    """The answer a critic argues: against the most announced option (its own answer
+    ``held`` when nothing was heard), the most announced other one; ties go to the
+    lower index.
+
+    Args:
+        counts: Neighbours' latest announcements naming each option.
+        held: The critic's current answer.
+    """
+    majority = held
+    for k in range(len(counts)):
+        if counts[k] != 0:
+            majority = int(np.argmax(counts))
+            break
+    target, best = -1, 0.0
+    for k in range(len(counts)):
+        count = -1.0 if k == majority else float(counts[k])
+        if target < 0 or count > best:
+            target, best = k, count
+    return target
+
+
+@njit(cache=True)
+def minority_options(counts: np.ndarray) -> np.ndarray:
+    """The answers a devil's advocate may be assigned: those given less often than the
+    most given one (if all tie, every option but the first of them)."""
+    top = counts.max()
+    minority = np.flatnonzero(counts < top)
+    if len(minority) == 0:
+        minority = np.flatnonzero(np.arange(len(counts)) != np.argmax(counts))
+    return minority
 
 
 # ------------------------------------------------------------------------- Dirichlet

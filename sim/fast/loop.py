@@ -874,19 +874,8 @@ def _revise(cfg, net, a, arcs, ch, b, q, c, f, rc, t: Turns, v: int, rng, arng) 
     if role == MEMBER or old < 0:
         _act(cfg, net, a, arcs, ch, b, q, c, f, rc, v, False, rng, arng)
         return
-    if role == CRITIC:
-        # Against the most announced answer: the most announced other one.
-        heard = a.opinion[v, HEARD]
-        majority = old
-        if heard.max() > 0.0 or heard.min() < 0.0:
-            majority = int(np.argmax(heard))
-        target, best = -1, 0.0
-        for k in range(cfg.options):
-            count = -1.0 if k == majority else heard[k]
-            if target < 0 or count > best:
-                target, best = k, count
-    else:
-        target = t.defended[v]
+    # A critic argues against the majority; a devil's advocate defends its assignment.
+    target = rules.critic_target(a.opinion[v, HEARD], old) if role == CRITIC else t.defended[v]
     r.choice = target
     if target != old:
         _position(cfg, b, c, f, rc, old, target)
@@ -925,22 +914,10 @@ def _opened(cfg: Config, a: Agents, t: Turns, prng) -> None:
         t.opening[v] = a.state[v].choice
         if t.opening[v] >= 0:
             counts[t.opening[v]] += 1
-    top = counts.max()
-    minority = np.empty(cfg.options, dtype=np.int64)
-    m = 0
-    for k in range(cfg.options):
-        if counts[k] < top:
-            minority[m] = k
-            m += 1
-    if m == 0:
-        first = int(np.argmax(counts))
-        for k in range(cfg.options):
-            if k != first:
-                minority[m] = k
-                m += 1
+    minority = rules.minority_options(counts)
     for v in range(cfg.n):
-        if t.role[v] == ADVOCATE:
-            t.defended[v] = minority[prng.integers(0, m)]
+        if t.role[v] == ADVOCATE:  # as prng.choice(minority) draws
+            t.defended[v] = minority[prng.integers(0, len(minority))]
 
 
 @njit(cache=True)

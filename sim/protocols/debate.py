@@ -44,6 +44,7 @@ from pydantic import Field
 from sim.agents.base import Announcement, SocietyAgent
 from sim.institutions import InstitutionConfig
 from sim.protocols.basic import Process, ProtocolBase
+from sim.rules import critic_target, minority_options
 
 if TYPE_CHECKING:
     from sim.society import Society
@@ -125,11 +126,8 @@ class _Debate:
         if old is None:  # a role player opens like everyone else, from its evidence
             self.society.act(agent, announce=False)
             return
-        counts = agent.heard_counts().copy()
         if role == "critic":
-            majority = int(np.argmax(counts)) if counts.any() else agent.choice
-            counts[majority] = -1
-            target = int(np.argmax(counts))
+            target = critic_target(agent.heard_counts(), old)
         else:
             target = self.defended[agent.index]
         agent.choice = target
@@ -146,13 +144,10 @@ class _Debate:
     def appoint_advocates(self) -> None:
         """After the opening: each devil's advocate takes a random minority answer."""
         counts = np.bincount(self.opening[self.opening >= 0], minlength=self._options())
+        minority = minority_options(counts)
         for index, role in enumerate(self.roles):
-            if role != "devils_advocate":
-                continue
-            minority = np.flatnonzero(counts < counts.max())
-            if not len(minority):
-                minority = np.flatnonzero(np.arange(len(counts)) != int(np.argmax(counts)))
-            self.defended[index] = int(self.society.protocol_rng.choice(minority))
+            if role == "devils_advocate":
+                self.defended[index] = int(self.society.protocol_rng.choice(minority))
 
     def delphi_feedback(self) -> None:
         """Replace what everyone has heard by the anonymized distribution of answers."""
