@@ -9,9 +9,9 @@ seed by seed and as distributions.
 
 What the fast engine does not do is listed by :func:`unsupported_parts`: agent kinds
 other than those of :data:`KIND_CODES` (the kinds of the hidden-profile, planner-worker
-and bandit studies, ``dirichlet``, a kind registered by a user, LLM-backed agents), the
-protocols of the collective-decision studies but debate, and the per-message event log
-(``--events``).
+and bandit studies, a kind registered by a user, LLM-backed agents), Dirichlet agents
+under asynchronous wake-ups, the protocols of the collective-decision studies but
+debate, and the per-message event log (``--events``).
 
 Main entry points: :func:`unsupported_parts`, :class:`FastRun`.
 """
