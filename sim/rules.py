@@ -14,8 +14,8 @@ Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_nor
 :func:`normalized`, :func:`social_score`, :func:`degroot_average`,
 :func:`threshold_candidates`, :func:`action_probabilities`, :func:`update_public_belief`,
 :func:`cascade_action`, :func:`confidence_gap_choice`, :func:`critic_target`,
-:func:`minority_options`, :func:`sample_option`,
-:func:`entropy_bits`.
+:func:`minority_options`, :func:`sample_option`, :func:`leading_arm`,
+:func:`firmly_ahead`, :func:`entropy_bits`.
 """
 
 from __future__ import annotations
@@ -110,13 +110,6 @@ def normalize_into(probabilities: np.ndarray, log_weights: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def probabilities_into(out: np.ndarray, log_weights: np.ndarray) -> None:
-    """Write the probability vector of some log-weights into ``out`` (see
-    :func:`normalize_into`)."""
-    normalize_into(out, log_weights.copy())
-
-
-@njit(cache=True)
 def normalized(log_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Log-probabilities and probabilities of some log-weights (see
     :func:`normalize_into`)."""
@@ -128,9 +121,9 @@ def normalized(log_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @njit(cache=True)
 def probabilities(log_weights: np.ndarray) -> np.ndarray:
-    """The probability vector of some log-weights."""
+    """The probability vector of some log-weights (see :func:`normalize_into`)."""
     out = np.empty(len(log_weights))
-    probabilities_into(out, log_weights)
+    normalize_into(out, log_weights.astype(np.float64))
     return out
 
 
@@ -508,6 +501,40 @@ def sample_option(probabilities: np.ndarray, rng: np.random.Generator) -> int:
     for k in range(len(cdf)):
         cdf[k] /= total
     return int(np.searchsorted(cdf, rng.random(), side="right"))
+
+
+# ------------------------------------------------------------------ two-armed bandit
+
+
+@njit(cache=True)
+def beta_mean(alpha: float, beta: float) -> float:
+    """Mean of ``Beta(alpha, beta)``: the success rate a Beta credence expects."""
+    return alpha / (alpha + beta)
+
+
+@njit(cache=True)
+def beta_sd(alpha: float, beta: float) -> float:
+    """Standard deviation of ``Beta(alpha, beta)``."""
+    total = alpha + beta
+    return math.sqrt(alpha * beta / (total * total * (total + 1.0)))
+
+
+@njit(cache=True)
+def leading_arm(expected_0: float, expected_1: float) -> int:
+    """The arm expected to succeed more often (``-1``: the two are tied, within
+    :data:`TIE_TOLERANCE`)."""
+    lead = expected_1 - expected_0
+    if abs(lead) > TIE_TOLERANCE:
+        return 1 if lead > 0.0 else 0
+    return -1
+
+
+@njit(cache=True)
+def firmly_ahead(played: float, other: float, spread: float, settle_sd: float) -> bool:
+    """Whether the arm an agent plays, expected to succeed at rate ``played`` with
+    standard deviation ``spread``, beats the other arm's expected rate ``other`` by at
+    least ``settle_sd`` standard deviations (the bandit's settling rule)."""
+    return played - other >= settle_sd * spread
 
 
 # ---------------------------------------------------------------------------- metrics

@@ -145,7 +145,8 @@ def test_lone_bandit_survival_hand_values() -> None:
     assert lone_bandit_survival(5, 1, 1.0, 1.0, 0.6, 0.9) == 0.0  # never starts on it
 
 
-def test_lone_agent_matches_dynamic_programming() -> None:
+@pytest.mark.parametrize("engine", ["simpy", "fast"])
+def test_lone_agent_matches_dynamic_programming(engine: str) -> None:
     """One agent, prior Beta(8, 8), one pull per round, known worse arm 0.47, better
     0.6: P(still on the better arm after 10 rounds) = 0.664 from the exact recursion.
     800 seeds: standard error about 0.017; 4 of them is the tolerance (a false alarm
@@ -163,11 +164,9 @@ def test_lone_agent_matches_dynamic_programming() -> None:
         network={"topology": "empty"},
     )
     runs = 800
-    hits = []
-    for seed in range(runs):
-        society = scenario.build(seed)
-        society.advance()
-        hits.append(society.summary()["accuracy"] == 1.0)
+    hits = [
+        scenario.run(seed=seed, engine=engine).summary["accuracy"] == 1.0 for seed in range(runs)
+    ]
     se = np.sqrt(theory * (1 - theory) / runs)
     assert abs(np.mean(hits) - theory) < 4 * se
     # Counting every result twice is the same as halving the prior.

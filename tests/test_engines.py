@@ -291,6 +291,23 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "institution": {"delphi": True},
         },
     ),
+    "beta, bandit, known worse arm, cycle": ("zollman.toml", {"population.size": 6}),
+    "beta, bandit, both arms uncertain, late and lost results, queued capacity": (
+        "zollman.toml",
+        {
+            "population.size": 8,
+            "network": {"topology": "erdos_renyi", "mean_degree": 3},
+            "protocol.known_worse": False,
+            "protocol.rounds": 40,
+            "protocol.pulls": 3,
+            "channels": {
+                "latency": {"dist": "exponential", "mean": 0.7},
+                "drop": 0.1,
+                "capacity": 1,
+                "overflow": "queue",
+            },
+        },
+    ),
     "social, asynchronous, zero latency, stalls": (
         "network_herding.toml",
         {
@@ -451,6 +468,19 @@ def test_dirichlet_agents_under_asynchronous_wake_ups_run_on_simpy() -> None:
     with pytest.raises(ScenarioError, match=r"'dirichlet' under protocol.kind = 'asynchronous'"):
         scenario.run(seed=1, engine="fast")
     assert scenario.with_overrides({"protocol": {"kind": "rounds"}}).engine_for() == "fast"
+
+
+def test_beta_agents_run_on_the_fast_engine_in_the_bandit_only() -> None:
+    zollman = sim.load(SCENARIOS / "zollman.toml")
+    assert zollman.engine_for() == "fast"
+    # Elsewhere they play their prior's arm and learn nothing: SimPy runs that.
+    scenario = zollman.with_overrides({"protocol": {"kind": "rounds"}})
+    assert scenario.engine_for() == "simpy"
+    with pytest.raises(ScenarioError, match=r"'beta' under protocol.kind = 'rounds'"):
+        scenario.run(seed=1, engine="fast")
+    # The two-arms rule is checked on the fast engine too, in the same words.
+    with pytest.raises(ScenarioError, match=r"world.options must be 2, got 3"):
+        zollman.with_overrides({"world.options": 3}).run(seed=1, engine="fast")
 
 
 def test_fast_engine_is_byte_identical_for_a_seed(tmp_path: Path) -> None:

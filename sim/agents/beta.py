@@ -20,13 +20,17 @@ under its independent Beta credences (for a known arm, the credence of the other
 against the known rate), so the summary's ``brier`` scores how well the community knows
 which arm is better. It is computed when read (the run's end), not at every update.
 
+The rules (the expected rates and their spread, the choice of arm, the settling rule of
+:mod:`sim.protocols.bandit`) are kernels of :mod:`sim.rules`, shared with the fast engine.
+
 Main entry points: :class:`BetaAgent`, :class:`BetaGroup`, :class:`TrialResult`,
-:func:`probability_greater`.
+:func:`probability_greater`, :func:`probabilities_better`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -37,12 +41,12 @@ from scipy.special import betainc
 from sim.agents.base import GroupBase, SocietyAgent
 from sim.distributions import Quantity, Uniform, check_support
 from sim.errors import ScenarioError
-from sim.rules import TIE_TOLERANCE
+from sim.rules import beta_mean, beta_sd, leading_arm
 
 ARMS = 2
 """A ``beta`` agent plays a two-armed bandit: ``world.options`` must be 2."""
 
-_SMALLEST_PARAMETER = 1e-9
+SMALLEST_PARAMETER = 1e-9
 """Prior draws are floored here, so a uniform on [0, 4] gives Zollman's (0, 4]."""
 
 _GRID = 513
@@ -111,7 +115,7 @@ def probability_greater(a: float, b: float, c: float, d: float) -> float:
     """
     if beta_sd(a, b) > beta_sd(c, d):
         return 1.0 - probability_greater(c, d, a, b)
-    mean, sd = a / (a + b), beta_sd(a, b)
+    mean, sd = beta_mean(a, b), beta_sd(a, b)
     low, high = max(mean - _BULK_SD * sd, 0.0), min(mean + _BULK_SD * sd, 1.0)
     edges = np.unique(np.concatenate((np.linspace(low, high, _GRID), low + _ENDS, high - _ENDS)))
     cdf = betainc(a, b, edges)
@@ -120,9 +124,29 @@ def probability_greater(a: float, b: float, c: float, d: float) -> float:
     return float(np.clip(mass @ betainc(c, d, middle), 0.0, 1.0))
 
 
-def beta_sd(a: float, b: float) -> float:
-    """Standard deviation of ``Beta(a, b)``."""
-    return math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+def probabilities_better(
+    alpha: Sequence[float], beta: Sequence[float], known: Mapping[int, float]
+) -> np.ndarray:
+    """``[P(arm 0 is better), P(arm 1 is better)]`` under independent Beta credences
+    ``Beta(alpha[k], beta[k])`` about each arm, or the rate of an arm in ``known``."""
+    if known.keys() == {0, 1}:
+        rates = [known[0], known[1]]
+        better = 0.5 if rates[0] == rates[1] else float(rates[1] > rates[0])
+    elif 0 in known:
+        better = 1.0 - float(betainc(alpha[1], beta[1], known[0]))
+    elif 1 in known:
+        better = float(betainc(alpha[0], beta[0], known[1]))
+    else:
+        better = probability_greater(alpha[1], beta[1], alpha[0], beta[0])
+    return np.array([1.0 - better, better])
+
+
+def check_arms(options: int) -> None:
+    """Raise :class:`ScenarioError` unless the world has the bandit's two options."""
+    if options != ARMS:
+        raise ScenarioError(
+            f"agent 'beta' plays a two-armed bandit: world.options must be {ARMS}, got {options}"
+        )
 
 
 class BetaAgent(SocietyAgent):
@@ -133,13 +157,9 @@ class BetaAgent(SocietyAgent):
 
     def configure(self, params: dict[str, float], group_config: GroupBase) -> None:
         assert isinstance(group_config, BetaGroup)
-        if self.options != ARMS:
-            raise ScenarioError(
-                f"agent 'beta' plays a two-armed bandit: world.options must be {ARMS}, "
-                f"got {self.options}"
-            )
-        self.alpha = [max(params[f"prior_alpha_{k}"], _SMALLEST_PARAMETER) for k in range(ARMS)]
-        self.beta = [max(params[f"prior_beta_{k}"], _SMALLEST_PARAMETER) for k in range(ARMS)]
+        check_arms(self.options)
+        self.alpha = [max(params[f"prior_alpha_{k}"], SMALLEST_PARAMETER) for k in range(ARMS)]
+        self.beta = [max(params[f"prior_beta_{k}"], SMALLEST_PARAMETER) for k in range(ARMS)]
         self.known: dict[int, float] = {}
         """Arms whose success rate the agent knows, with that rate."""
         self.results_received = [0] * ARMS
@@ -158,7 +178,7 @@ class BetaAgent(SocietyAgent):
         """Expected success rate of arm ``option`` under the agent's credence."""
         if option in self.known:
             return self.known[option]
-        return self.alpha[option] / (self.alpha[option] + self.beta[option])
+        return beta_mean(self.alpha[option], self.beta[option])
 
     def rate_sd(self, option: int) -> float:
         """Standard deviation of the agent's credence about arm ``option`` (0 if known)."""
@@ -190,12 +210,12 @@ class BetaAgent(SocietyAgent):
     # -- acting --------------------------------------------------------------------------
 
     def decide(self) -> bool:
-        # Two arms: the rule of sim.rules.choose (ties keep the current arm, else a coin
-        # from the agents' stream), in plain Python, at a fraction of the call's cost.
+        # The arm expected to succeed more often; a tie keeps the current arm, else a
+        # coin from the agents' stream.
         previous = self.choice
-        lead = self.expected_rate(1) - self.expected_rate(0)
-        if abs(lead) > TIE_TOLERANCE:
-            self.choice = int(lead > 0)
+        arm = leading_arm(self.expected_rate(0), self.expected_rate(1))
+        if arm >= 0:
+            self.choice = arm
         elif previous is None:
             self.choice = int(self.model.agents_rng.integers(ARMS))
         return self.choice != previous
@@ -204,20 +224,8 @@ class BetaAgent(SocietyAgent):
     def belief(self) -> np.ndarray:
         """``[P(arm 0 is better), P(arm 1 is better)]`` under the agent's credences."""
         if self._belief_now is None:
-            self._belief_now = self._probabilities_better()
+            self._belief_now = probabilities_better(self.alpha, self.beta, self.known)
         return self._belief_now
-
-    def _probabilities_better(self) -> np.ndarray:
-        if self.known.keys() == {0, 1}:
-            rates = [self.known[0], self.known[1]]
-            better = 0.5 if rates[0] == rates[1] else float(rates[1] > rates[0])
-        elif 0 in self.known:
-            better = 1.0 - float(betainc(self.alpha[1], self.beta[1], self.known[0]))
-        elif 1 in self.known:
-            better = float(betainc(self.alpha[0], self.beta[0], self.known[1]))
-        else:
-            better = probability_greater(self.alpha[1], self.beta[1], self.alpha[0], self.beta[0])
-        return np.array([1.0 - better, better])
 
     @property
     def confidence(self) -> float | None:

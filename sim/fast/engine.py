@@ -8,10 +8,10 @@ the two engines produce the same run for the same seed; the test suite checks th
 seed by seed and as distributions.
 
 What the fast engine does not do is listed by :func:`unsupported_parts`: agent kinds
-other than those of :data:`KIND_CODES` (the kinds of the hidden-profile, planner-worker
-and bandit studies, a kind registered by a user, LLM-backed agents), Dirichlet agents
-under asynchronous wake-ups, the protocols of the collective-decision studies but
-debate, and the per-message event log (``--events``).
+other than those of :data:`KIND_CODES` (the kinds of the hidden-profile and
+planner-worker studies, a kind registered by a user, LLM-backed agents), Dirichlet agents
+under asynchronous wake-ups, Beta agents outside the bandit, the protocols of the
+hidden-profile and planner-worker studies, and the per-message event log (``--events``).
 
 Main entry points: :func:`unsupported_parts`, :class:`FastRun`.
 """
@@ -31,12 +31,14 @@ from numba import njit
 from sim import adjacency as graphs
 from sim import distributions, rules
 from sim.adjacency import Adjacency
+from sim.agents import beta as bandit_agents
 from sim.agents.bayesian import BayesianGroup
 from sim.agents.degroot import DeGrootGroup
 from sim.agents.stubborn import StubbornGroup
 from sim.channels import ChannelConfig
 from sim.config import ScenarioConfig
 from sim.distributions import Beta, Constant, Exponential, LogNormal, Uniform
+from sim.errors import ScenarioError
 from sim.fast import calendar, loop
 from sim.institutions import InstitutionConfig
 from sim.memory import Episode
@@ -45,6 +47,7 @@ from sim.network import run_network
 from sim.population import draw_members
 from sim.protocols import (
     AsynchronousProtocol,
+    BanditProtocol,
     DebateProtocol,
     RoundsProtocol,
     SequentialProtocol,
@@ -63,10 +66,11 @@ KIND_CODES: dict[str, int] = {
     "stubborn": loop.STUBBORN,
     "confidence": loop.CONFIDENCE,
     "dirichlet": loop.DIRICHLET,
+    "beta": loop.BETA_AGENT,
 }
 """The agent kinds the fast engine runs, with their codes in the compiled loop."""
 
-PROTOCOLS = ("sequential", "asynchronous", "rounds", "debate")
+PROTOCOLS = ("sequential", "asynchronous", "rounds", "debate", "bandit")
 """The protocols the fast engine runs."""
 
 ROLES = {"critic": loop.CRITIC, "devils_advocate": loop.ADVOCATE}
@@ -96,6 +100,11 @@ def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) ->
             parts.append(
                 f"population.groups.{i}.agent = 'dirichlet' under protocol.kind = 'asynchronous'"
             )
+        elif group.agent == "beta" and config.protocol.kind != "bandit":
+            parts.append(
+                f"population.groups.{i}.agent = 'beta' under protocol.kind = "
+                f"{config.protocol.kind!r} (the fast engine runs it in the 'bandit' only)"
+            )
     if config.protocol.kind not in PROTOCOLS:
         parts.append(f"protocol.kind = {config.protocol.kind!r}")
     if config.world.options > loop.MAX_OPTIONS:
@@ -118,7 +127,10 @@ def warm_up() -> None:
                 "channels": {"capacity": 1, "overflow": "queue"},
                 "stop": {"max_time": 3.0},
             }
-            config = Scenario.from_dict(data).config
+            try:
+                config = Scenario.from_dict(data).config
+            except ScenarioError:  # the protocol needs other agents (the bandit: beta)
+                continue
             if not unsupported_parts(config):
                 FastRun(config, seed=0).run()
 
@@ -233,7 +245,7 @@ def _bucket_width(config: ScenarioConfig) -> float:
     means = [distributions.mean(channel.latency) for channel in config.group_channels()]
     protocol = config.protocol
     spread = max([*means, getattr(protocol, "interval", 0.0), 0.0])
-    if isinstance(protocol, RoundsProtocol | DebateProtocol):
+    if isinstance(protocol, RoundsProtocol | DebateProtocol | BanditProtocol):
         spread = max(spread, protocol.round_duration)
     if not spread > 0.0 or not math.isfinite(spread):
         spread = 1.0
@@ -362,6 +374,7 @@ class FastRun:
         interval, gap, wake_on_message, rounds, duration = 0.0, 0.0, False, 0, 0.0
         institution = config.institution or InstitutionConfig()
         simultaneous, speaking_order = False, loop.FIXED
+        pulls, p_worse, p_better, known_arm, settle_sd = 0, 0.0, 0.0, -1, 0.0
         if isinstance(protocol, SequentialProtocol):
             kind, interval = loop.SEQUENTIAL, protocol.interval
         elif isinstance(protocol, DebateProtocol):
@@ -375,6 +388,11 @@ class FastRun:
             kind = loop.ASYNCHRONOUS
             gap = 1.0 / (n * protocol.wake_rate) if protocol.wake_rate > 0 else 0.0
             wake_on_message = protocol.wake_on_message
+        elif isinstance(protocol, BanditProtocol):
+            kind, rounds, duration = loop.BANDIT, protocol.rounds, protocol.round_duration
+            pulls, settle_sd = protocol.pulls, protocol.settle_sd
+            p_worse, p_better = protocol.p_worse, protocol.p_worse + protocol.epsilon
+            known_arm = 1 - truth if protocol.known_worse else -1
         else:
             assert isinstance(protocol, RoundsProtocol)
             kind, rounds, duration = loop.ROUNDS, protocol.rounds, protocol.round_duration
@@ -407,6 +425,11 @@ class FastRun:
             confidences=any(g.agent == "confidence" for g in config.population.groups),
             dirichlets=any(g.agent == "dirichlet" for g in config.population.groups),
             cite_evidence=isinstance(protocol, DebateProtocol) and protocol.cite_evidence,
+            pulls=pulls,
+            p_worse=float(p_worse),
+            p_better=float(p_better),
+            known_arm=known_arm,
+            settle_sd=float(settle_sd),
         )
 
     def _turn_state(
@@ -519,6 +542,13 @@ class FastRun:
         opinion = np.zeros((n + 1, loop.PLANES, options))
         _initial_opinion(opinion, signals, accuracy_of, log_prior, group_of)
         opinion[n, loop.PUBLIC] = rules.log_normalize(log_prior[group_of[0]])
+        if any(group.agent == "beta" for group in groups):
+            # Beta credences about each arm (every agent plays the bandit).
+            bandit_agents.check_arms(options)
+            for k in range(bandit_agents.ARMS):
+                for plane, name in ((loop.ALPHA, "prior_alpha"), (loop.FAILURES, "prior_beta")):
+                    prior = np.asarray(params[f"{name}_{k}"], dtype=np.float64)
+                    opinion[:n, plane, k] = np.maximum(prior, bandit_agents.SMALLEST_PARAMETER)
         dirichlet = [g for g, group in enumerate(groups) if group.agent == "dirichlet"]
         if dirichlet:
             members = np.flatnonzero(np.isin(group_of, dirichlet))
@@ -646,9 +676,21 @@ class FastRun:
                 rows=_grown(self._buffers.rows, int(c[loop.C_ROWS]) + rows)
             )
         loop.finish_rows(self._cfg, self._buffers, c, self._floats, self._record_counts)
+        if self._cfg.protocol == loop.BANDIT:
+            self._bandit_beliefs()
         self._episode.end(self.choices, self.truth)
         self._wall += time.perf_counter() - started
         return self.result()
+
+    def _bandit_beliefs(self) -> None:
+        """Each Beta agent's probability that each arm is the better one (what a
+        ``BetaAgent`` computes when its belief is read)."""
+        cfg, opinion = self._cfg, self._agents.opinion
+        known = {} if cfg.known_arm < 0 else {cfg.known_arm: cfg.p_worse}
+        for v in range(self.n):
+            alpha = opinion[v, loop.ALPHA].tolist()
+            beta = opinion[v, loop.FAILURES].tolist()
+            opinion[v, loop.BELIEF] = bandit_agents.probabilities_better(alpha, beta, known)
 
     # -- results ------------------------------------------------------------------------
 

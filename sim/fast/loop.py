@@ -55,9 +55,9 @@ from sim.fast.calendar import Calendar
 from sim.fast.intrinsics import borrowed, prefetch_row
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
-BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN, CONFIDENCE, DIRICHLET = range(8)
+BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN, CONFIDENCE, DIRICHLET, BETA_AGENT = range(9)
 # Protocols.
-SEQUENTIAL, ASYNCHRONOUS, ROUNDS, DEBATE = 0, 1, 2, 3
+SEQUENTIAL, ASYNCHRONOUS, ROUNDS, DEBATE, BANDIT = 0, 1, 2, 3, 4
 # Debate roles and speaking orders (FIXED: the order given, fixed or by degree).
 MEMBER, CRITIC, ADVOCATE = 0, 1, 2
 FIXED, RANDOM, BY_CONFIDENCE = 0, 1, 2
@@ -81,8 +81,12 @@ AT_TURN, AFTER_TIMEOUT, AFTER_DRAINED, BEFORE_ROUND, ROUND_OPEN = 0, 1, 2, 3, 4
 OWN, HEARD, BELIEF, PUBLIC, BASE, COUNTS, ANNOUNCED = range(7)
 PLANES = 7
 ALPHA = ANNOUNCED
-"""Dirichlet agents' counts: the plane DeGroot agents keep their last announced belief
-in (an agent is one kind or the other)."""
+"""Dirichlet agents' counts, and Beta agents' alpha (prior plus successes) per arm: the
+plane DeGroot agents keep their last announced belief in (an agent is one kind or the
+other)."""
+FAILURES = COUNTS
+"""Beta agents' beta (prior plus failures) per arm: the plane of a Bayesian's latest
+group of first announcements."""
 # Bits of c[C_NEED]: which buffer is short.
 NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
 
@@ -112,8 +116,10 @@ NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
     C_NEED,
     C_BEYOND,
     C_FINISHED,
-) = range(24)
-N_COUNTERS = 24
+    C_IN_TRANSIT,  # bandit: results about arm k sent, not lost and not yet delivered
+    _C_IN_TRANSIT_1,  # (slot C_IN_TRANSIT + k)
+) = range(26)
+N_COUNTERS = 26
 # Slots of the float state.
 F_NOW, F_INSTANT, F_CONSENSUS_SINCE, F_NEXT_SAMPLE = range(4)
 N_FLOATS = 4
@@ -164,7 +170,8 @@ ANNOUNCEMENT = np.dtype(
 )
 """An announcement: when, which option, (DeGroot) the row of the belief it carries in
 :attr:`Buffers.pool` (-1: none), (read by confidence agents only) the confidence
-stated and (read by Dirichlet agents only) the evidence cited (-1: none)."""
+stated and (read by Dirichlet agents only) the evidence cited (-1: none). A bandit's
+trial result is one too: its arm is the option and its successes the evidence."""
 
 WAITING = np.dtype([("latency", np.float64), ("next", np.int64), ("ann", np.int64)], align=True)
 """A message waiting for a slot on a capacity-limited channel (``next``: the message
@@ -230,6 +237,11 @@ class Config(NamedTuple):
     confidences: bool  # some agents read the confidence others state
     dirichlets: bool  # some agents are Dirichlet
     cite_evidence: bool  # debate: speakers cite their signal
+    pulls: int  # bandit: trials of its arm each agent makes per round
+    p_worse: float  # bandit: the worse arm's success rate
+    p_better: float  # bandit: the better arm's (the truth's)
+    known_arm: int  # bandit: the arm whose rate every agent knows (-1: none)
+    settle_sd: float  # bandit: the lead that settles the community, in SDs
 
 
 class Network(NamedTuple):
@@ -619,6 +631,27 @@ def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng, anonymous: bo
     return r.choice != previous
 
 
+@njit(cache=True)
+def _expected_rate(cfg: Config, a: Agents, v: int, arm: int) -> float:
+    """``BetaAgent.expected_rate``."""
+    if arm == cfg.known_arm:
+        return cfg.p_worse
+    return rules.beta_mean(a.opinion[v, ALPHA, arm], a.opinion[v, FAILURES, arm])
+
+
+@njit(cache=True)
+def _beta(cfg: Config, a: Agents, v: int, rng) -> bool:
+    """``BetaAgent.decide``."""
+    r = a.state[v]
+    previous = r.choice
+    arm = rules.leading_arm(_expected_rate(cfg, a, v, 0), _expected_rate(cfg, a, v, 1))
+    if arm >= 0:
+        r.choice = arm
+    elif previous < 0:
+        r.choice = rng.integers(0, 2)
+    return r.choice != previous
+
+
 @njit(cache=True, inline="always")
 def _decide(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, v: int, rng) -> bool:
     """Apply agent ``v``'s rule; return whether it has something to announce (the
@@ -638,6 +671,8 @@ def _decide(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, v: int, rng)
         return _confidence(net, a, arcs, b, v, rng, cfg.delphi)
     if kind == DIRICHLET:
         return _dirichlet(a, v, rng)
+    if kind == BETA_AGENT:
+        return _beta(cfg, a, v, rng)
     # STUBBORN
     r = a.state[v]
     if r.choice >= 0:
@@ -834,6 +869,18 @@ def _receive(cfg: Config, a: Agents, arcs: np.ndarray, b: Buffers, v, p, ann, op
     return True
 
 
+@njit(cache=True, inline="always")
+def _take_result(cfg: Config, a: Agents, b: Buffers, c, v: int, ann: int, arm: int) -> None:
+    """``BetaAgent.receive``: a neighbour's trial result (announcement ``ann``) updates
+    ``v``'s credence about ``arm``. Every delivered result is new to its receiver (a
+    result travels once on each arc), so none is counted twice."""
+    if arm != cfg.known_arm:
+        successes = b.anns[ann].evidence
+        a.opinion[v, ALPHA, arm] += successes
+        a.opinion[v, FAILURES, arm] += cfg.pulls - successes
+    c[C_IN_TRANSIT + arm] -= 1
+
+
 # ---------------------------------------------------------------------------- events
 
 
@@ -1012,6 +1059,62 @@ def _debate(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t: Turns, rng, prng, arn
 
 
 @njit(cache=True)
+def _experiment(cfg, net, a: Agents, ch, b: Buffers, q, c, f, rng, prng) -> None:
+    """Every agent plays its arm ``pulls`` times (one binomial draw each from the
+    protocol's stream, in agent order, as numpy's vectorised draw), updates on its
+    result and, unless its arm's rate is known, sends it to its receivers."""
+    now = f[F_NOW]
+    for v in range(cfg.n):
+        arm = a.state[v].choice
+        successes = prng.binomial(cfg.pulls, cfg.p_better if arm == cfg.truth else cfg.p_worse)
+        if arm == cfg.known_arm:  # nothing to learn, nothing sent
+            continue
+        a.opinion[v, ALPHA, arm] += successes
+        a.opinion[v, FAILURES, arm] += cfg.pulls - successes
+        ann = c[C_ANNS]
+        c[C_ANNS] += 1
+        result = b.anns[ann]
+        result.time, result.option, result.evidence, result.slot = now, arm, successes, -1
+        before = c[C_SENT] - c[C_DROPPED]
+        _broadcast(cfg, net, a, ch, b, q, c, f, v, ann, rng)
+        c[C_IN_TRANSIT + arm] += c[C_SENT] - c[C_DROPPED] - before
+
+
+@njit(cache=True)
+def _settled(cfg: Config, a: Agents, c: np.ndarray) -> bool:
+    """``bandit.settled``: everyone plays one arm, no result about the other is in
+    transit, and everyone expects its arm to win by ``settle_sd`` standard deviations."""
+    arm = a.state[0].choice
+    if arm < 0 or c[C_IN_TRANSIT + 1 - arm] > 0:
+        return False
+    for v in range(cfg.n):
+        if a.state[v].choice != arm:
+            return False
+        played, other = _expected_rate(cfg, a, v, arm), _expected_rate(cfg, a, v, 1 - arm)
+        spread = 0.0
+        if arm != cfg.known_arm:
+            spread = rules.beta_sd(a.opinion[v, ALPHA, arm], a.opinion[v, FAILURES, arm])
+        if not rules.firmly_ahead(played, other, spread, cfg.settle_sd):
+            return False
+    return True
+
+
+@njit(cache=True)
+def _bandit(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, rng, prng, arng) -> None:
+    """Resume the bandit protocol's process (``bandit``): everyone chooses an arm; each
+    round, everyone experiments and shares, and after ``round_duration`` chooses again,
+    until the community has settled or ``rounds`` rounds are played."""
+    _act_all(cfg, net, a, arcs, ch, b, q, c, f, rc, False, rng, arng)
+    if ref == ROUND_END:
+        c[C_ROUND] += 1
+        if c[C_ROUND] >= cfg.rounds or _settled(cfg, a, c):
+            schedule_step(q, f[F_NOW], END)
+            return
+    _experiment(cfg, net, a, ch, b, q, c, f, rng, prng)
+    schedule_step(q, f[F_NOW] + cfg.round_duration, ROUND_END)
+
+
+@njit(cache=True)
 def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, rng, prng, arng) -> None:
     now = f[F_NOW]
     if cfg.protocol == SEQUENTIAL:
@@ -1021,6 +1124,10 @@ def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, rng, prng, ar
     if cfg.protocol == DEBATE:
         if ref != END:
             _debate(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, rng, prng, arng)
+        return
+    if cfg.protocol == BANDIT:
+        if ref != END:
+            _bandit(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, rng, prng, arng)
         return
     if cfg.protocol == ASYNCHRONOUS:
         if ref == INIT:
@@ -1263,7 +1370,9 @@ def run_loop(
                 _send(cfg, q, c, time + b.waiting[w].latency, code, v, p, b.anns[waiting].time)
             else:
                 ch.arcs[outarc].in_transit -= 1
-        if _receive(cfg, a, arcs, b, v, p, ann, option, sent) and cfg.wake_on_message:
+        if cfg.protocol == BANDIT:
+            _take_result(cfg, a, b, c, v, ann, option)
+        elif _receive(cfg, a, arcs, b, v, p, ann, option, sent) and cfg.wake_on_message:
             _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
         if cfg.protocol == SEQUENTIAL or cfg.protocol == DEBATE:
             r = a.state[v]

@@ -59,6 +59,7 @@ from pydantic import Field, model_validator
 from sim.agents.beta import ARMS, BetaAgent, TrialResult
 from sim.errors import ScenarioError
 from sim.protocols.basic import Process, ProtocolBase
+from sim.rules import firmly_ahead
 
 if TYPE_CHECKING:
     from sim.society import Society
@@ -125,8 +126,8 @@ def settled(players: list[BetaAgent], settle_sd: float, in_transit: list[int]) -
     for agent in players:
         if agent.choice != arm:
             return False
-        lead = agent.expected_rate(arm) - agent.expected_rate(1 - arm)
-        if lead < settle_sd * agent.rate_sd(arm):
+        played, other = agent.expected_rate(arm), agent.expected_rate(1 - arm)
+        if not firmly_ahead(played, other, agent.rate_sd(arm), settle_sd):
             return False
     return True
 
