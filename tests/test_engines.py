@@ -308,6 +308,30 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             },
         },
     ),
+    "informed, hidden profile, experts, late and lost mentions": (
+        "hidden_profile.toml",
+        {
+            "population.size": 6,
+            "protocol.turns": 3,
+            "protocol.specialization": "candidate",
+            "protocol.expert_mention_probability": 0.5,
+            "channels": {"latency": {"dist": "exponential", "mean": 0.6}, "drop": 0.1},
+        },
+    ),
+    "informed, hidden profile, full information, prior, log-odds vote, sparse network": (
+        "hidden_profile.toml",
+        {
+            "population": {
+                "size": 5,
+                "groups": [{"agent": "informed", "prior": [0.5, 0.3, 0.2]}],
+            },
+            "network": {"topology": "erdos_renyi", "mean_degree": 2},
+            "protocol.full_information": True,
+            "protocol.mention_probability": 0.3,
+            "channels": {"latency": 0.4, "capacity": 1, "overflow": "queue"},
+            "institution": {"aggregation": "log_odds"},
+        },
+    ),
     "social, asynchronous, zero latency, stalls": (
         "network_herding.toml",
         {
@@ -470,14 +494,21 @@ def test_dirichlet_agents_under_asynchronous_wake_ups_run_on_simpy() -> None:
     assert scenario.with_overrides({"protocol": {"kind": "rounds"}}).engine_for() == "fast"
 
 
-def test_beta_agents_run_on_the_fast_engine_in_the_bandit_only() -> None:
-    zollman = sim.load(SCENARIOS / "zollman.toml")
-    assert zollman.engine_for() == "fast"
-    # Elsewhere they play their prior's arm and learn nothing: SimPy runs that.
-    scenario = zollman.with_overrides({"protocol": {"kind": "rounds"}})
+@pytest.mark.parametrize(
+    ("path", "kind"), [("zollman.toml", "beta"), ("hidden_profile.toml", "informed")]
+)
+def test_kinds_of_one_protocol_run_on_the_fast_engine_under_it_only(path: str, kind: str) -> None:
+    made_for = sim.load(SCENARIOS / path)
+    assert made_for.engine_for() == "fast"
+    # Elsewhere they keep their prior's choice and learn nothing: SimPy runs that.
+    scenario = made_for.with_overrides({"protocol": {"kind": "rounds"}})
     assert scenario.engine_for() == "simpy"
-    with pytest.raises(ScenarioError, match=r"'beta' under protocol.kind = 'rounds'"):
+    with pytest.raises(ScenarioError, match=rf"'{kind}' under protocol.kind = 'rounds'"):
         scenario.run(seed=1, engine="fast")
+
+
+def test_beta_agents_need_two_options_on_the_fast_engine_too() -> None:
+    zollman = sim.load(SCENARIOS / "zollman.toml")
     # The two-arms rule is checked on the fast engine too, in the same words.
     with pytest.raises(ScenarioError, match=r"world.options must be 2, got 3"):
         zollman.with_overrides({"world.options": 3}).run(seed=1, engine="fast")

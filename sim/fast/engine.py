@@ -8,10 +8,10 @@ the two engines produce the same run for the same seed; the test suite checks th
 seed by seed and as distributions.
 
 What the fast engine does not do is listed by :func:`unsupported_parts`: agent kinds
-other than those of :data:`KIND_CODES` (the kinds of the hidden-profile and
-planner-worker studies, a kind registered by a user, LLM-backed agents), Dirichlet agents
-under asynchronous wake-ups, Beta agents outside the bandit, the protocols of the
-hidden-profile and planner-worker studies, and the per-message event log (``--events``).
+other than those of :data:`KIND_CODES` (the planner-worker study's, a kind registered by
+a user, LLM-backed agents), Dirichlet agents under asynchronous wake-ups, Beta and
+informed agents outside the protocols made for them (bandit, hidden profile), the
+planner-worker protocol, and the per-message event log (``--events``).
 
 Main entry points: :func:`unsupported_parts`, :class:`FastRun`.
 """
@@ -49,10 +49,12 @@ from sim.protocols import (
     AsynchronousProtocol,
     BanditProtocol,
     DebateProtocol,
+    HiddenProfileProtocol,
     RoundsProtocol,
     SequentialProtocol,
 )
 from sim.protocols.debate import debate_outcome
+from sim.protocols.hidden_profile import HiddenProfileInstance, deal, discussion_outcome, profile_of
 from sim.recorder import timeseries_frame
 from sim.results import RunResult
 from sim.streams import Component, Streams
@@ -67,10 +69,14 @@ KIND_CODES: dict[str, int] = {
     "confidence": loop.CONFIDENCE,
     "dirichlet": loop.DIRICHLET,
     "beta": loop.BETA_AGENT,
+    "informed": loop.INFORMED,
 }
 """The agent kinds the fast engine runs, with their codes in the compiled loop."""
 
-PROTOCOLS = ("sequential", "asynchronous", "rounds", "debate", "bandit")
+PROTOCOLS = ("sequential", "asynchronous", "rounds", "debate", "bandit", "hidden_profile")
+
+_ONLY_UNDER = {"beta": "bandit", "informed": "hidden_profile"}
+"""Agent kinds the fast engine runs only under the protocol made for them."""
 """The protocols the fast engine runs."""
 
 ROLES = {"critic": loop.CRITIC, "devils_advocate": loop.ADVOCATE}
@@ -100,10 +106,11 @@ def unsupported_parts(config: ScenarioConfig, *, record_events: bool = False) ->
             parts.append(
                 f"population.groups.{i}.agent = 'dirichlet' under protocol.kind = 'asynchronous'"
             )
-        elif group.agent == "beta" and config.protocol.kind != "bandit":
+        elif _ONLY_UNDER.get(group.agent, config.protocol.kind) != config.protocol.kind:
             parts.append(
-                f"population.groups.{i}.agent = 'beta' under protocol.kind = "
-                f"{config.protocol.kind!r} (the fast engine runs it in the 'bandit' only)"
+                f"population.groups.{i}.agent = {group.agent!r} under protocol.kind = "
+                f"{config.protocol.kind!r} (the fast engine runs it under "
+                f"{_ONLY_UNDER[group.agent]!r} only)"
             )
     if config.protocol.kind not in PROTOCOLS:
         parts.append(f"protocol.kind = {config.protocol.kind!r}")
@@ -247,6 +254,8 @@ def _bucket_width(config: ScenarioConfig) -> float:
     spread = max([*means, getattr(protocol, "interval", 0.0), 0.0])
     if isinstance(protocol, RoundsProtocol | DebateProtocol | BanditProtocol):
         spread = max(spread, protocol.round_duration)
+    if isinstance(protocol, HiddenProfileProtocol):
+        spread = max(spread, protocol.turn_duration)
     if not spread > 0.0 or not math.isfinite(spread):
         spread = 1.0
     return 8.0 * spread / calendar.BUCKETS
@@ -362,6 +371,8 @@ class FastRun:
             streams.generator(Component.AGENT),
         )
         self._turns = self._turn_state(config, adjacency, population.group, accuracy_of)
+        self._profile: HiddenProfileInstance | None = None
+        self._discussion = self._discussion_state(config)
         loop.schedule_step(self._queue, 0.0, loop.INIT)
         self.build_seconds = time.perf_counter() - started
         self._wall = 0.0  # like the SimPy engine's, the time spent running events
@@ -388,6 +399,8 @@ class FastRun:
             kind = loop.ASYNCHRONOUS
             gap = 1.0 / (n * protocol.wake_rate) if protocol.wake_rate > 0 else 0.0
             wake_on_message = protocol.wake_on_message
+        elif isinstance(protocol, HiddenProfileProtocol):
+            kind, rounds, duration = loop.HIDDEN_PROFILE, protocol.turns, protocol.turn_duration
         elif isinstance(protocol, BanditProtocol):
             kind, rounds, duration = loop.BANDIT, protocol.rounds, protocol.round_duration
             pulls, settle_sd = protocol.pulls, protocol.settle_sd
@@ -430,6 +443,7 @@ class FastRun:
             p_better=float(p_better),
             known_arm=known_arm,
             settle_sd=float(settle_sd),
+            burst=1,
         )
 
     def _turn_state(
@@ -457,6 +471,48 @@ class FastRun:
             opening=np.full(n, -1, dtype=np.int64),
             accuracy=np.asarray(accuracy, dtype=np.float64),
             stated=np.zeros(n),
+        )
+
+    def _discussion_state(self, config: ScenarioConfig) -> loop.Discussion:
+        """The hidden profile, dealt to the members (drawing from the protocol's stream
+        as its process does first), and what each member knows and scores before
+        discussion (what ``InformedAgent.hold`` does)."""
+        protocol, n = config.protocol, self.n
+        if not isinstance(protocol, HiddenProfileProtocol):
+            none = np.empty(0, dtype=np.int64)
+            return loop.Discussion(
+                none, none, np.empty(0, np.bool_), none, none, np.empty(0),
+                np.empty((0, 0), np.bool_), np.empty(0, np.bool_),
+            )  # fmt: skip
+        profile = profile_of(config, self.options, n, self.truth, self.seed)
+        self._profile = profile
+        holdings = deal(profile, protocol, self._rngs[1])
+        option = np.array([item.option for item in profile.items], dtype=np.int64)
+        valence = np.array([item.valence for item in profile.items], dtype=np.int64)
+        known = np.zeros((n, len(profile.items)), dtype=np.bool_)
+        scores = self._agents.opinion[:n, loop.VALENCE]
+        scores[:] = 0.0
+        for v, items in enumerate(holdings.items):
+            for j in items:  # in profile order, as the agent adds them
+                known[v, j] = True
+                scores[v, option[j]] += valence[j]
+        state, log_prior = self._agents.state, self._agents.log_prior
+        state["learnt"] = True
+        for g in range(len(log_prior)):
+            favourites = np.flatnonzero(log_prior[g] == log_prior[g].max())
+            members = state["group"] == g
+            state["favourite"][members] = favourites[0] if len(favourites) == 1 else -1
+        sizes = [len(items) for items in holdings.items]
+        self._cfg = self._cfg._replace(burst=max(max(sizes, default=1), 1))
+        return loop.Discussion(
+            option=option,
+            valence=valence,
+            unshared=np.array([not item.shared for item in profile.items], dtype=np.bool_),
+            chance_ptr=np.concatenate(([0], np.cumsum(sizes))).astype(np.int64),
+            item=np.array([j for items in holdings.items for j in items], dtype=np.int64),
+            probability=np.array([p for odds in holdings.chances for p in odds], dtype=float),
+            known=known,
+            surfaced=np.zeros(len(profile.items), dtype=np.bool_),
         )
 
     @staticmethod
@@ -655,6 +711,7 @@ class FastRun:
                 self._floats,
                 self._record_counts,
                 self._turns,
+                self._discussion,
                 self._fan_total,
                 self._fan_max,
                 step,
@@ -746,7 +803,16 @@ class FastRun:
         )
 
     def _outcome(self) -> dict[str, Any]:
-        """The protocol's outcome columns (the debate's, once it has finished)."""
+        """The protocol's outcome columns: the debate's once it has finished, the hidden
+        profile's as of the latest update (choices and beliefs change only then)."""
+        if self._profile is not None:
+            return discussion_outcome(
+                self._profile,
+                self.choices,
+                np.ascontiguousarray(self.beliefs),
+                (self.config.institution or InstitutionConfig()).aggregation,
+                int(self._counters[loop.C_SURFACED]),
+            )
         if self._cfg.protocol != loop.DEBATE or not self._counters[loop.C_FINISHED]:
             return {}
         return debate_outcome(self._turns.opening, self.choices, self.truth, self.options)

@@ -55,9 +55,20 @@ from sim.fast.calendar import Calendar
 from sim.fast.intrinsics import borrowed, prefetch_row
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
-BAYESIAN, SOCIAL, DEGROOT, THRESHOLD, VOTER, STUBBORN, CONFIDENCE, DIRICHLET, BETA_AGENT = range(9)
+(
+    BAYESIAN,
+    SOCIAL,
+    DEGROOT,
+    THRESHOLD,
+    VOTER,
+    STUBBORN,
+    CONFIDENCE,
+    DIRICHLET,
+    BETA_AGENT,
+    INFORMED,
+) = range(10)
 # Protocols.
-SEQUENTIAL, ASYNCHRONOUS, ROUNDS, DEBATE, BANDIT = 0, 1, 2, 3, 4
+SEQUENTIAL, ASYNCHRONOUS, ROUNDS, DEBATE, BANDIT, HIDDEN_PROFILE = range(6)
 # Debate roles and speaking orders (FIXED: the order given, fixed or by degree).
 MEMBER, CRITIC, ADVOCATE = 0, 1, 2
 FIXED, RANDOM, BY_CONFIDENCE = 0, 1, 2
@@ -87,6 +98,9 @@ other)."""
 FAILURES = COUNTS
 """Beta agents' beta (prior plus failures) per arm: the plane of a Bayesian's latest
 group of first announcements."""
+VALENCE = OWN
+"""Informed agents' score of each candidate, the net valence of the items they know:
+the plane of the evidence others take from their signal."""
 # Bits of c[C_NEED]: which buffer is short.
 NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
 
@@ -118,8 +132,9 @@ NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
     C_FINISHED,
     C_IN_TRANSIT,  # bandit: results about arm k sent, not lost and not yet delivered
     _C_IN_TRANSIT_1,  # (slot C_IN_TRANSIT + k)
-) = range(26)
-N_COUNTERS = 26
+    C_SURFACED,  # hidden profile: unshared items mentioned, as of the latest update
+) = range(27)
+N_COUNTERS = 27
 # Slots of the float state.
 F_NOW, F_INSTANT, F_CONSENSUS_SINCE, F_NEXT_SAMPLE = range(4)
 N_FLOATS = 4
@@ -131,11 +146,13 @@ AGENT = np.dtype(
         ("dirty", np.bool_),  # Bayesian: public belief to recompute from the history
         ("spoke", np.bool_),  # announced at least once (for the cascade observer)
         ("has_announced", np.bool_),  # DeGroot: announced at least once
+        ("learnt", np.bool_),  # informed: learnt an item since its last decision
         ("group", np.int32),
         ("signal", np.int32),
         ("choice", np.int32),
         ("held", np.int32),  # stubborn: the option held
         ("pending", np.int32),  # messages in transit to the agent (turn-taking protocols)
+        ("favourite", np.int32),  # informed: its prior's unique favourite (-1: none)
         ("weight", np.float64),
         ("threshold", np.float64),
         ("self_weight", np.float64),
@@ -170,12 +187,14 @@ ANNOUNCEMENT = np.dtype(
 )
 """An announcement: when, which option, (DeGroot) the row of the belief it carries in
 :attr:`Buffers.pool` (-1: none), (read by confidence agents only) the confidence
-stated and (read by Dirichlet agents only) the evidence cited (-1: none). A bandit's
-trial result is one too: its arm is the option and its successes the evidence."""
+stated and (read by Dirichlet agents only) the evidence cited (-1: none)."""
 
-WAITING = np.dtype([("latency", np.float64), ("next", np.int64), ("ann", np.int64)], align=True)
-"""A message waiting for a slot on a capacity-limited channel (``next``: the message
-behind it, -1: none)."""
+WAITING = np.dtype(
+    [("latency", np.float64), ("sent", np.float64), ("next", np.int64), ("code", np.int64)],
+    align=True,
+)
+"""A message waiting for a slot on a capacity-limited channel: its latency, sending time
+and code (:func:`message_code`), and the message behind it (``next``, -1: none)."""
 
 CHANNEL = np.dtype(
     [
@@ -242,6 +261,7 @@ class Config(NamedTuple):
     p_better: float  # bandit: the better arm's (the truth's)
     known_arm: int  # bandit: the arm whose rate every agent knows (-1: none)
     settle_sd: float  # bandit: the lead that settles the community, in SDs
+    burst: int  # most messages one agent may broadcast in one protocol step
 
 
 class Network(NamedTuple):
@@ -288,6 +308,21 @@ class Turns(NamedTuple):
     opening: np.ndarray  # int64 (n,): answers after the opening (-1: none)
     accuracy: np.ndarray  # float64 (n,): stated confidence before answering
     stated: np.ndarray  # float64 (n,): scratch of the confidence order
+
+
+class Discussion(NamedTuple):
+    """The hidden profile's items and who knows which (empty under other protocols).
+    Member ``v`` may mention items ``item[chance_ptr[v]:chance_ptr[v + 1]]``, each
+    with its ``probability``."""
+
+    option: np.ndarray  # int64 (m,): the candidate each item bears on
+    valence: np.ndarray  # int64 (m,): +1 (a strength) or -1 (a weakness)
+    unshared: np.ndarray  # bool (m,): held by one member
+    chance_ptr: np.ndarray  # int64 (n + 1,)
+    item: np.ndarray  # int64
+    probability: np.ndarray  # float64
+    known: np.ndarray  # bool (n, m): the items each member knows
+    surfaced: np.ndarray  # bool (m,): mentioned at least once
 
 
 class Buffers(NamedTuple):
@@ -355,7 +390,11 @@ def _position(cfg: Config, b: Buffers, c, f, rc, old: int, new: int) -> None:
 @njit(cache=True, inline="always")
 def message_code(ann: int, option: int, limited: bool) -> int:
     """A message's code in the queue: announcement ``ann``, its ``option`` (at most
-    :data:`MAX_OPTIONS`) and whether it travels on a capacity-limited channel."""
+    :data:`MAX_OPTIONS`) and whether it travels on a capacity-limited channel.
+
+    The other protocols' messages carry all they say in the code: a bandit's trial
+    result its successes as ``ann`` and its arm as ``option``, a hidden profile's
+    mention the item as ``ann`` and the candidate it bears on as ``option``."""
     return (ann << 16) | (int(limited) << 15) | option
 
 
@@ -652,6 +691,22 @@ def _beta(cfg: Config, a: Agents, v: int, rng) -> bool:
     return r.choice != previous
 
 
+@njit(cache=True)
+def _informed(a: Agents, v: int, rng) -> bool:
+    """``InformedAgent.decide``: the candidate of best net valence (ties keep the
+    current choice, then the prior's favourite); the belief ``prior * exp(valence)``."""
+    r = a.state[v]
+    if not r.learnt and r.choice >= 0:
+        return False  # nothing new: same scores, and ties keep the current choice
+    r.learnt = False
+    for k in range(len(a.scores)):
+        a.scores[k] = a.log_prior[r.group, k] + a.opinion[v, VALENCE, k]
+    _set_belief(a, v)
+    previous = r.choice
+    r.choice = rules.choose(a.opinion[v, VALENCE], previous, r.favourite, rng)
+    return r.choice != previous
+
+
 @njit(cache=True, inline="always")
 def _decide(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, v: int, rng) -> bool:
     """Apply agent ``v``'s rule; return whether it has something to announce (the
@@ -673,6 +728,8 @@ def _decide(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, v: int, rng)
         return _dirichlet(a, v, rng)
     if kind == BETA_AGENT:
         return _beta(cfg, a, v, rng)
+    if kind == INFORMED:
+        return _informed(a, v, rng)
     # STUBBORN
     r = a.state[v]
     if r.choice >= 0:
@@ -697,8 +754,11 @@ def _send(cfg: Config, q: Calendar, c, time: float, code: int, v: int, p: int, s
 
 
 @njit(cache=True, inline="always")
-def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, u, ann, rng):
-    """Send announcement ``ann`` of ``u`` to all its receivers (``Channels.broadcast``)."""
+def _broadcast(
+    cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, u, ann, option, rng
+):
+    """Send message ``(ann, option)`` (see :func:`message_code`) of ``u`` to all its
+    receivers (``Channels.broadcast``)."""
     lo, hi = net.indptr[u], net.indptr[u + 1]
     count = hi - lo
     if count == 0:
@@ -722,7 +782,6 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
         for j in range(count):
             b.scratch[1, j] = rng.random()
     now = f[F_NOW]
-    option = b.anns[ann].option
     plain, limited = message_code(ann, option, False), message_code(ann, option, True)
     capacity = ch.settings[g].capacity
     turns = cfg.protocol == SEQUENTIAL or cfg.protocol == DEBATE
@@ -743,7 +802,8 @@ def _broadcast(cfg, net: Network, a: Agents, ch: Channels, b: Buffers, q, c, f, 
             w = c[C_WAITING]
             c[C_WAITING] += 1
             b.waiting[w].next = -1
-            b.waiting[w].ann = ann
+            b.waiting[w].code = limited
+            b.waiting[w].sent = now
             b.waiting[w].latency = b.scratch[0, j]
             if ch.arcs[e].tail >= 0:
                 b.waiting[ch.arcs[e].tail].next = w
@@ -813,7 +873,7 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None
             b.anns[ann].slot = slot
         else:
             b.anns[ann].slot = -1
-    _broadcast(cfg, net, a, ch, b, q, c, f, v, ann, rng)
+    _broadcast(cfg, net, a, ch, b, q, c, f, v, ann, option, rng)
 
 
 @njit(cache=True, inline="always")
@@ -870,15 +930,23 @@ def _receive(cfg: Config, a: Agents, arcs: np.ndarray, b: Buffers, v, p, ann, op
 
 
 @njit(cache=True, inline="always")
-def _take_result(cfg: Config, a: Agents, b: Buffers, c, v: int, ann: int, arm: int) -> None:
-    """``BetaAgent.receive``: a neighbour's trial result (announcement ``ann``) updates
-    ``v``'s credence about ``arm``. Every delivered result is new to its receiver (a
-    result travels once on each arc), so none is counted twice."""
+def _take_result(cfg: Config, a: Agents, c, v: int, successes: int, arm: int) -> None:
+    """``BetaAgent.receive``: a neighbour's trial result updates ``v``'s credence about
+    ``arm``. Every delivered result is new to its receiver (a result travels once on
+    each arc), so none is counted twice."""
     if arm != cfg.known_arm:
-        successes = b.anns[ann].evidence
         a.opinion[v, ALPHA, arm] += successes
         a.opinion[v, FAILURES, arm] += cfg.pulls - successes
     c[C_IN_TRANSIT + arm] -= 1
+
+
+@njit(cache=True, inline="always")
+def _hear_mention(a: Agents, d: Discussion, v: int, item: int, option: int) -> None:
+    """``InformedAgent.receive``: ``v`` learns a mentioned item it did not know."""
+    if not d.known[v, item]:
+        d.known[v, item] = True
+        a.opinion[v, VALENCE, option] += d.valence[item]
+        a.state[v].learnt = True
 
 
 # ---------------------------------------------------------------------------- events
@@ -1063,7 +1131,6 @@ def _experiment(cfg, net, a: Agents, ch, b: Buffers, q, c, f, rng, prng) -> None
     """Every agent plays its arm ``pulls`` times (one binomial draw each from the
     protocol's stream, in agent order, as numpy's vectorised draw), updates on its
     result and, unless its arm's rate is known, sends it to its receivers."""
-    now = f[F_NOW]
     for v in range(cfg.n):
         arm = a.state[v].choice
         successes = prng.binomial(cfg.pulls, cfg.p_better if arm == cfg.truth else cfg.p_worse)
@@ -1071,12 +1138,8 @@ def _experiment(cfg, net, a: Agents, ch, b: Buffers, q, c, f, rng, prng) -> None
             continue
         a.opinion[v, ALPHA, arm] += successes
         a.opinion[v, FAILURES, arm] += cfg.pulls - successes
-        ann = c[C_ANNS]
-        c[C_ANNS] += 1
-        result = b.anns[ann]
-        result.time, result.option, result.evidence, result.slot = now, arm, successes, -1
         before = c[C_SENT] - c[C_DROPPED]
-        _broadcast(cfg, net, a, ch, b, q, c, f, v, ann, rng)
+        _broadcast(cfg, net, a, ch, b, q, c, f, v, successes, arm, rng)
         c[C_IN_TRANSIT + arm] += c[C_SENT] - c[C_DROPPED] - before
 
 
@@ -1115,7 +1178,33 @@ def _bandit(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, rng, prng, arng) -> None
 
 
 @njit(cache=True)
-def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, rng, prng, arng) -> None:
+def _discussion(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, d: Discussion, rng, prng, arng):
+    """Resume the hidden-profile protocol's process (``hidden_profile``): everyone
+    updates; then, each turn, members mention items they held (one draw from the
+    protocol's stream per holding, members in index order, items in profile order),
+    and after ``round_duration`` everyone updates again."""
+    _act_all(cfg, net, a, arcs, ch, b, q, c, f, rc, False, rng, arng)
+    surfaced = 0
+    for j in range(len(d.surfaced)):
+        if d.surfaced[j] and d.unshared[j]:
+            surfaced += 1
+    c[C_SURFACED] = surfaced
+    if ref == ROUND_END:
+        c[C_ROUND] += 1
+    if c[C_ROUND] >= cfg.rounds:
+        schedule_step(q, f[F_NOW], END)
+        return
+    for v in range(cfg.n):
+        for i in range(d.chance_ptr[v], d.chance_ptr[v + 1]):
+            if prng.random() < d.probability[i]:
+                j = d.item[i]
+                d.surfaced[j] = True
+                _broadcast(cfg, net, a, ch, b, q, c, f, v, j, d.option[j], rng)
+    schedule_step(q, f[F_NOW] + cfg.round_duration, ROUND_END)
+
+
+@njit(cache=True)
+def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, d, rng, prng, arng) -> None:
     now = f[F_NOW]
     if cfg.protocol == SEQUENTIAL:
         if ref != END:
@@ -1128,6 +1217,10 @@ def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, rng, prng, ar
     if cfg.protocol == BANDIT:
         if ref != END:
             _bandit(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, rng, prng, arng)
+        return
+    if cfg.protocol == HIDDEN_PROFILE:
+        if ref != END:
+            _discussion(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, d, rng, prng, arng)
         return
     if cfg.protocol == ASYNCHRONOUS:
         if ref == INIT:
@@ -1219,6 +1312,7 @@ def run_loop(
     f: np.ndarray,
     rc: np.ndarray,
     turns: Turns,
+    discussion: Discussion,
     fan_total: int,
     fan_max: int,
     chunk: int,
@@ -1236,6 +1330,7 @@ def run_loop(
         f: Float state (``F_*`` slots).
         rc: The recorder's count of agents holding each option.
         turns: The turn-taking protocols' state.
+        discussion: The hidden profile's state.
         fan_total: Arcs of the network (most messages one bulk event can send).
         fan_max: Largest out-degree (most messages one agent's broadcast can send).
         chunk: Return after this many events (for progress reports).
@@ -1296,6 +1391,16 @@ def run_loop(
         borrowed(turns.accuracy),
         borrowed(turns.stated),
     )
+    d = Discussion(
+        borrowed(discussion.option),
+        borrowed(discussion.valence),
+        borrowed(discussion.unshared),
+        borrowed(discussion.chance_ptr),
+        borrowed(discussion.item),
+        borrowed(discussion.probability),
+        borrowed(discussion.known),
+        borrowed(discussion.surfaced),
+    )
     processed = 0
     covered = 0  # deliveries and wake-ups the last check of the buffers covers
     while c[C_STOP] == RUNNING:
@@ -1321,7 +1426,7 @@ def run_loop(
         # Protocol steps may make every agent act; a delivery or a wake-up makes one
         # act, and is covered by a check made for a batch of them.
         if ref < 0 and ref != WAKE and ref != END:
-            if not _room(cfg, b, q, c, fan_total + 2, cfg.n):
+            if not _room(cfg, b, q, c, cfg.burst * fan_total + 2, cfg.n):
                 return NEED_SPACE
             covered = 0
         elif covered == 0:
@@ -1351,7 +1456,7 @@ def run_loop(
         c[C_EVENTS] += 1
         processed += 1
         if ref < 0:
-            _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, turns, rng, prng, arng)
+            _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, turns, d, rng, prng, arng)
             _stop_due(cfg, c, f)
             continue
         # A delivery: announcement `ann` to `v` on in-arc `p`.
@@ -1365,13 +1470,14 @@ def run_loop(
                 ch.arcs[outarc].head = b.waiting[w].next
                 if b.waiting[w].next < 0:
                     ch.arcs[outarc].tail = -1
-                waiting = b.waiting[w].ann
-                code = message_code(waiting, b.anns[waiting].option, True)
-                _send(cfg, q, c, time + b.waiting[w].latency, code, v, p, b.anns[waiting].time)
+                held = b.waiting[w]
+                _send(cfg, q, c, time + held.latency, held.code, v, p, held.sent)
             else:
                 ch.arcs[outarc].in_transit -= 1
         if cfg.protocol == BANDIT:
-            _take_result(cfg, a, b, c, v, ann, option)
+            _take_result(cfg, a, c, v, ann, option)
+        elif cfg.protocol == HIDDEN_PROFILE:
+            _hear_mention(a, d, v, ann, option)
         elif _receive(cfg, a, arcs, b, v, p, ann, option, sent) and cfg.wake_on_message:
             _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, True, rng, arng)
         if cfg.protocol == SEQUENTIAL or cfg.protocol == DEBATE:

@@ -47,11 +47,12 @@ member), and ``full_information_match``, whether the group's decision is the can
 the whole item set favours (the truth). Both are set after every update.
 
 Main entry points: :class:`HiddenProfileProtocol`, :func:`hidden_profile`,
-:func:`draw_profile`, :func:`deal_by_candidate`.
+:func:`draw_profile`, :func:`deal_by_candidate`, :func:`deal`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 import numpy as np
@@ -59,12 +60,13 @@ from pydantic import Field
 
 from sim.agents.informed import InformedAgent, Mention
 from sim.errors import ScenarioError
-from sim.institutions import group_decision
+from sim.institutions import Aggregation, group_decision
 from sim.protocols.basic import Process, ProtocolBase
 from sim.streams import Component, Streams
 from sim.tasks.hidden_profile import HiddenProfileInstance, HiddenProfileTask
 
 if TYPE_CHECKING:
+    from sim.config import ScenarioConfig
     from sim.society import Society
 
 
@@ -105,7 +107,17 @@ def draw_profile(society: Society) -> HiddenProfileInstance:
     Raises:
         ScenarioError: ``[task]`` is of another kind.
     """
-    task = society.config.task
+    world = society.world
+    return profile_of(
+        society.config, world.options, len(society.members), world.truth, society.seed
+    )
+
+
+def profile_of(
+    config: ScenarioConfig, options: int, n: int, truth: int, seed: int
+) -> HiddenProfileInstance:
+    """The hidden profile of a run of ``config`` with ``seed`` (see :func:`draw_profile`)."""
+    task = config.task
     if task is None:
         task = HiddenProfileTask()
     if not isinstance(task, HiddenProfileTask):
@@ -114,10 +126,10 @@ def draw_profile(society: Society) -> HiddenProfileInstance:
             "'hidden_profile' (or no [task] table)"
         )
     return task.instance(
-        options=society.world.options,
-        n=len(society.members),
-        truth=society.world.truth,
-        rng=Streams(society.seed).generator(Component.TASK),
+        options=options,
+        n=n,
+        truth=truth,
+        rng=Streams(seed).generator(Component.TASK),
         base_dir=None,
     )
 
@@ -162,6 +174,76 @@ def deal_by_candidate(
     return holders
 
 
+@dataclass(frozen=True)
+class Holdings:
+    """What each member holds before discussion and how readily it mentions each item.
+
+    Attributes:
+        items: Per member, the items it holds, in profile order.
+        chances: Per member, the probability that it mentions each of those items in a
+            turn.
+        domains: Per member, the candidates its unshared items bear on.
+    """
+
+    items: list[list[int]]
+    chances: list[list[float]]
+    domains: list[frozenset[int]]
+
+
+def deal(
+    profile: HiddenProfileInstance, config: HiddenProfileProtocol, rng: np.random.Generator
+) -> Holdings:
+    """Deal the profile's items to the members (by candidate under ``specialization =
+    "candidate"``, drawing one permutation from ``rng``; every item to everyone under
+    ``full_information``) and give each holding its mention probability."""
+    n = profile.members
+    dealt = (
+        deal_by_candidate(profile, rng)
+        if config.specialization == "candidate"
+        else [item.holders for item in profile.items]
+    )
+    items: list[list[int]] = [[] for _ in range(n)]
+    domains: list[set[int]] = [set() for _ in range(n)]
+    for j, item in enumerate(profile.items):
+        for i in range(n) if config.full_information else dealt[j]:
+            items[i].append(j)
+        if not item.shared:
+            for i in dealt[j]:
+                domains[i].add(item.option)
+    expert = config.mention_probability
+    if config.expert_mention_probability is not None:
+        expert = config.expert_mention_probability
+    chances = [
+        [
+            expert if profile.items[j].option in domains[i] else config.mention_probability
+            for j in items[i]
+        ]
+        for i in range(n)
+    ]
+    return Holdings(items, chances, [frozenset(d) for d in domains])
+
+
+def discussion_outcome(
+    profile: HiddenProfileInstance,
+    choices: np.ndarray,
+    beliefs: np.ndarray,
+    aggregation: Aggregation,
+    surfaced: int,
+) -> dict[str, float | bool]:
+    """The summary columns after an update: the share of unshared items ``surfaced``
+    and whether the group's decision (each member stating its belief in its choice) is
+    the candidate the whole profile favours."""
+    held = choices >= 0
+    confidences = np.full(len(choices), np.nan)
+    confidences[held] = beliefs[held, choices[held]]
+    group, _ = group_decision(choices, beliefs, confidences, aggregation)
+    unshared = sum(not item.shared for item in profile.items)
+    return {
+        "items_surfaced": surfaced / unshared,
+        "full_information_match": group == profile.favoured(),
+    }
+
+
 def _informed(society: Society) -> list[InformedAgent]:
     for agent in society.members:
         if not isinstance(agent, InformedAgent):
@@ -177,30 +259,16 @@ def hidden_profile(society: Society, config: HiddenProfileProtocol) -> Process:
     members = _informed(society)
     profile = draw_profile(society)
     rng = society.protocol_rng
-    dealt = (
-        deal_by_candidate(profile, rng)
-        if config.specialization == "candidate"
-        else [item.holders for item in profile.items]
-    )
-    everyone = tuple(range(len(members)))
-    for j, item in enumerate(profile.items):
-        for i in everyone if config.full_information else dealt[j]:
-            members[i].hold(j, item.option, item.valence)
-        if not item.shared:
-            for i in dealt[j]:
-                members[i].domain |= {item.option}
-    expert = config.mention_probability
-    if config.expert_mention_probability is not None:
-        expert = config.expert_mention_probability
+    holdings = deal(profile, config, rng)
+    for agent, held, domain in zip(members, holdings.items, holdings.domains, strict=True):
+        for j in held:
+            agent.hold(j, profile.items[j].option, profile.items[j].valence)
+        agent.domain = domain
     # (speaker, item, probability) in drawing order: members by index, items in order.
     chances = [
-        (
-            agent,
-            j,
-            expert if profile.items[j].option in agent.domain else config.mention_probability,
-        )
-        for agent in members
-        for j in agent.held
+        (agent, j, p)
+        for agent, held, odds in zip(members, holdings.items, holdings.chances, strict=True)
+        for j, p in zip(held, odds, strict=True)
     ]
     unshared = {j for j, item in enumerate(profile.items) if not item.shared}
     surfaced: set[int] = set()
@@ -208,15 +276,13 @@ def hidden_profile(society: Society, config: HiddenProfileProtocol) -> Process:
     def update() -> None:
         for agent in members:
             society.act(agent, announce=False)
-        choices = society.choices()
-        group, _ = group_decision(
-            choices,
+        society.outcome |= discussion_outcome(
+            profile,
+            society.choices(),
             np.vstack([agent.belief for agent in members]),
-            np.array([np.nan if a.confidence is None else a.confidence for a in members]),
             society.institution.aggregation,
+            len(surfaced & unshared),
         )
-        society.outcome["items_surfaced"] = len(surfaced & unshared) / len(unshared)
-        society.outcome["full_information_match"] = group == profile.favoured()
 
     update()
     env, channels = society.env, society.channels
