@@ -389,7 +389,10 @@ def _memory() -> Case:
 
 
 def _summaries(scenario: sim.Scenario, runs: int, seed: int) -> list[dict[str, Any]]:
-    """Summary rows of ``runs`` SimPy runs (without building time series)."""
+    """Summary rows of ``runs`` runs on the scenario's engine (on SimPy, without
+    building time series)."""
+    if scenario.engine_for() == "fast":
+        return [scenario.run(seed=seed + i).summary for i in range(runs)]
     rows = []
     for i in range(runs):
         society = scenario.build(seed + i)
@@ -459,7 +462,7 @@ def _hidden_profile_accuracy() -> Case:
             ),
         ]  # fmt: skip
 
-    return Case(result, case, "hidden_profile.toml", {}, compare, engines=("simpy",))
+    return Case(result, case, "hidden_profile.toml", {}, compare)
 
 
 def _planner_worker(depth: int, verify: str) -> Case:
@@ -520,11 +523,7 @@ def _zollman() -> Case:
         outcomes = {}
         for topology in ("cycle", "complete"):
             network = scenario.with_overrides({"network.topology": topology})
-            summaries = []
-            for i in range(max(runs // 2, 2)):
-                society = network.build(seed + i)
-                society.advance()  # the summary is all this needs (no time series)
-                summaries.append(society.summary())
+            summaries = _summaries(network, max(runs // 2, 2), seed)
             assert all(s["consensus"] for s in summaries), "a bandit run did not settle"
             better = np.array([s["accuracy"] == 1.0 for s in summaries], dtype=float)
             rounds = np.array([s["consensus_time"] for s in summaries], dtype=float)
@@ -548,7 +547,7 @@ def _zollman() -> Case:
             ),
         ]  # fmt: skip
 
-    return Case(result, case, "zollman.toml", {}, compare, engines=("simpy",))
+    return Case(result, case, "zollman.toml", {}, compare)
 
 
 def _lone_bandit() -> Case:
@@ -557,11 +556,7 @@ def _lone_bandit() -> Case:
     result, case = "Bandit learner", "alone, Beta(8, 8) prior, 0.47 known vs 0.6, 10 rounds"
 
     def compare(scenario: sim.Scenario, runs: int, seed: int) -> list[ValidationRow]:
-        hits = []
-        for i in range(runs):
-            society = scenario.build(seed + i)
-            society.advance()
-            hits.append(society.summary()["accuracy"] == 1.0)
+        hits = [row["accuracy"] == 1.0 for row in _summaries(scenario, runs, seed)]
         f, se = _frequency(hits)
         theory = lone_bandit_survival(rounds, 1, prior, prior, p_known, p_known + epsilon)
         return [ValidationRow(result, case, "P(still on the better arm)", theory, f, se)]
@@ -577,7 +572,7 @@ def _lone_bandit() -> Case:
         "protocol.epsilon": epsilon,
         "protocol.settle_sd": 1e9,  # never settled on the uncertain arm: play every round
     }
-    return Case(result, case, "zollman.toml", overrides, compare, engines=("simpy",))
+    return Case(result, case, "zollman.toml", overrides, compare)
 
 
 def cases() -> list[Case]:

@@ -12,6 +12,8 @@ from sim.agents.bayesian import action_probabilities, cascade_action, public_log
 from sim.rules import (
     choose,
     degroot_average,
+    log_normalize_in_place,
+    normalize_into,
     signal_log_likelihood,
     social_log_posterior,
     threshold_candidates,
@@ -89,6 +91,26 @@ def test_social_posterior_adds_weight_per_announcement() -> None:
     own = signal_log_likelihood(0, 0.6, 2)
     posterior = social_log_posterior(UNIFORM2, own, np.array([1, 3]), 0.5)
     assert posterior[1] - posterior[0] == pytest.approx(2 * 0.5 - math.log(0.6 / 0.4))
+
+
+def test_both_normalisations_agree_to_the_bit() -> None:
+    """``log_normalize_in_place`` is ``normalize_into`` without keeping the exponentials
+    (where it is called there is no row to keep them in): the log-probabilities of the
+    two must be the same numbers, or a Bayesian's public belief would depend on which
+    path computed it."""
+    rng = np.random.default_rng(5)
+    for trial in range(2000):
+        k = int(rng.integers(2, 9))
+        weights = rng.normal(0.0, 30.0, k) * rng.random()
+        if trial % 7 == 0:
+            weights[int(rng.integers(k))] = -math.inf  # an option ruled out
+        alone = weights.copy()
+        log_normalize_in_place(alone)
+        kept, probabilities = weights.copy(), np.empty(k)
+        normalize_into(probabilities, kept)
+        assert alone.tobytes() == kept.tobytes()
+        assert probabilities.sum() == pytest.approx(1.0)
+        assert np.allclose(probabilities, np.exp(alone))
 
 
 def test_threshold_candidates() -> None:

@@ -244,7 +244,8 @@ def test_validation_cases_compare_with_the_closed_forms() -> None:
     from analysis.validation import cases, run_cases
 
     selected = [case for case in cases() if case.result == "Hidden profile"]
-    assert [case.engines for case in selected] == [("simpy",), ("simpy",)]
+    # Mentions per item are read from SimPy's agents; the summary columns from either.
+    assert [case.engines for case in selected] == [("simpy",), ("simpy", "fast")]
     rows = list(run_cases(selected, 30, seed=0))
     assert [(row.theory, row.relation) for row in rows] == [
         (pytest.approx(0.3), "="),

@@ -107,7 +107,7 @@ NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
 # Slots of the integer counters.
 (
     C_ANNS,
-    C_WAITING,
+    C_WAITING,  # WAITING records ever used (the free ones are reused first)
     C_SENT,
     C_DELIVERED,
     C_DROPPED,
@@ -133,8 +133,9 @@ NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
     C_IN_TRANSIT,  # bandit: results about arm k sent, not lost and not yet delivered
     _C_IN_TRANSIT_1,  # (slot C_IN_TRANSIT + k)
     C_SURFACED,  # hidden profile: unshared items mentioned, as of the latest update
-) = range(27)
-N_COUNTERS = 27
+    C_FREE_WAITING,  # 1 + the first free WAITING record (0: none), the rest chained on
+) = range(28)
+N_COUNTERS = 28
 # Slots of the float state.
 F_NOW, F_INSTANT, F_CONSENSUS_SINCE, F_NEXT_SAMPLE = range(4)
 N_FLOATS = 4
@@ -194,7 +195,8 @@ WAITING = np.dtype(
     align=True,
 )
 """A message waiting for a slot on a capacity-limited channel: its latency, sending time
-and code (:func:`message_code`), and the message behind it (``next``, -1: none)."""
+and code (:func:`message_code`), and the message behind it (``next``, -1: none; a free
+record's ``next`` is the next free one)."""
 
 CHANNEL = np.dtype(
     [
@@ -799,8 +801,12 @@ def _broadcast(
             ch.arcs[e].in_transit += 1
             _send(cfg, q, c, now + b.scratch[0, j], limited, receiver, inarc, now)
         elif ch.settings[g].queue:
-            w = c[C_WAITING]
-            c[C_WAITING] += 1
+            w = c[C_FREE_WAITING] - 1
+            if w >= 0:
+                c[C_FREE_WAITING] = b.waiting[w].next + 1
+            else:
+                w = c[C_WAITING]
+                c[C_WAITING] += 1
             b.waiting[w].next = -1
             b.waiting[w].code = limited
             b.waiting[w].sent = now
@@ -1472,6 +1478,8 @@ def run_loop(
                     ch.arcs[outarc].tail = -1
                 held = b.waiting[w]
                 _send(cfg, q, c, time + held.latency, held.code, v, p, held.sent)
+                held.next = c[C_FREE_WAITING] - 1  # the record is free again
+                c[C_FREE_WAITING] = w + 1
             else:
                 ch.arcs[outarc].in_transit -= 1
         if cfg.protocol == BANDIT:
