@@ -74,10 +74,10 @@ KIND_CODES: dict[str, int] = {
 """The agent kinds the fast engine runs, with their codes in the compiled loop."""
 
 PROTOCOLS = ("sequential", "asynchronous", "rounds", "debate", "bandit", "hidden_profile")
+"""The protocols the fast engine runs."""
 
 _ONLY_UNDER = {"beta": "bandit", "informed": "hidden_profile"}
 """Agent kinds the fast engine runs only under the protocol made for them."""
-"""The protocols the fast engine runs."""
 
 ROLES = {"critic": loop.CRITIC, "devils_advocate": loop.ADVOCATE}
 """Debate roles with their codes in the compiled loop (any other role: a member)."""
