@@ -467,7 +467,7 @@ def _hidden_profile_accuracy() -> Case:
 
 def _planner_worker(depth: int, verify: str) -> Case:
     """Planner–worker hierarchy of ``depth`` levels: P(task success), and with verifiers
-    E[task cost], against the exact closed form (SimPy only)."""
+    E[task cost], against the exact closed form."""
     checks = "no checks" if verify == "none" else "verified every stage"
     case = f"binary tree, depth {depth}, {checks}"
 
@@ -481,11 +481,7 @@ def _planner_worker(depth: int, verify: str) -> Case:
             recall=verifiers.recall, max_redos=protocol.max_redos,
             verification_cost=protocol.verification_cost,
         )  # fmt: skip
-        outcomes = []
-        for i in range(runs):
-            society = scenario.build(seed + i)
-            society.advance()  # the outcome is all we need: no time series
-            outcomes.append(society.outcome)
+        outcomes = _summaries(scenario, runs, seed)
         f, se = _frequency([o["task_success"] for o in outcomes])
         rows = [ValidationRow("Planner–worker", case, "P(task success)", success, f, se)]
         if verify != "none":  # unverified, the cost is the number of subtasks exactly
@@ -499,9 +495,7 @@ def _planner_worker(depth: int, verify: str) -> Case:
         return rows
 
     overrides = {"protocol.depth": depth, "protocol.verify": verify}
-    return Case(
-        "Planner–worker", case, "planner_worker.toml", overrides, compare, engines=("simpy",)
-    )
+    return Case("Planner–worker", case, "planner_worker.toml", overrides, compare)
 
 
 def planner_worker_cases() -> list[Case]:

@@ -15,7 +15,8 @@ Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_nor
 :func:`threshold_candidates`, :func:`action_probabilities`, :func:`update_public_belief`,
 :func:`cascade_action`, :func:`confidence_gap_choice`, :func:`critic_target`,
 :func:`minority_options`, :func:`sample_option`, :func:`leading_arm`,
-:func:`firmly_ahead`, :func:`entropy_bits`.
+:func:`firmly_ahead`, :func:`execution_correct`, :func:`flagged`, :func:`output_option`,
+:func:`entropy_bits`.
 """
 
 from __future__ import annotations
@@ -535,6 +536,34 @@ def firmly_ahead(played: float, other: float, spread: float, settle_sd: float) -
     standard deviation ``spread``, beats the other arm's expected rate ``other`` by at
     least ``settle_sd`` standard deviations (the bandit's settling rule)."""
     return played - other >= settle_sd * spread
+
+
+# ------------------------------------------------------------------- organisations
+
+
+@njit(cache=True)
+def execution_correct(
+    error_rate: float, inputs_right: bool, propagation: float, rng: np.random.Generator
+) -> bool:
+    """One execution of a subtask (one draw): wrong with the worker's ``error_rate``
+    ``e`` when its inputs are right, with ``q + (1 - q) e`` when one is wrong (``q``:
+    ``propagation``)."""
+    error = error_rate if inputs_right else propagation + (1.0 - propagation) * error_rate
+    return rng.random() >= error
+
+
+@njit(cache=True)
+def flagged(correct: bool, recall: float, rng: np.random.Generator) -> bool:
+    """Whether a check flags a result: a wrong one with probability ``recall`` (one
+    draw), a right one never (no draw)."""
+    return not correct and rng.random() < recall
+
+
+@njit(cache=True)
+def output_option(correct: bool, truth: int, options: int) -> int:
+    """The option standing for an output: the truth if it is right, else the next
+    option after it."""
+    return truth if correct else (truth + 1) % options
 
 
 # ---------------------------------------------------------------------------- metrics

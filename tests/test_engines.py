@@ -332,6 +332,58 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
             "institution": {"aggregation": "log_odds"},
         },
     ),
+    "worker, planner_worker, every stage checked, small staff, late and lost handoffs": (
+        "planner_worker.toml",
+        {
+            "population.size": 8,
+            "population.groups.0.share": 0.75,
+            "population.groups.0.error_rate": {"dist": "uniform", "low": 0.05, "high": 0.3},
+            "population.groups.1.share": 0.25,
+            "protocol.work_time": {"dist": "exponential", "mean": 1.0},
+            "protocol.verification_time": {"dist": "uniform", "low": 0.1, "high": 0.4},
+            "channels": {"latency": {"dist": "exponential", "mean": 0.2}, "drop": 0.1},
+        },
+    ),
+    "worker, planner_worker, root checked, lost results fail, queued capacity": (
+        "planner_worker.toml",
+        {
+            "population.size": 6,
+            "population.groups.0.share": 0.5,
+            "population.groups.0.error_rate": 0.2,
+            "population.groups.1.share": 0.5,
+            "protocol": {
+                "kind": "planner_worker",
+                "depth": 2,
+                "branching": 3,
+                "verify": "final",
+                "on_loss": "fail",
+                "error_propagation": 0.5,
+                "max_redos": 3,
+                "work_time": {"dist": "lognormal", "mu": 0.0, "sigma": 0.5},
+            },
+            "channels": {
+                "latency": {"dist": "beta", "a": 2, "b": 2},
+                "drop": 0.05,
+                "capacity": 1,
+                "overflow": "queue",
+            },
+        },
+    ),
+    "worker, planner_worker, unchecked, capacity drops, stops at max_time": (
+        "planner_worker.toml",
+        {
+            "population": {"size": 3, "groups": [{"agent": "worker", "error_rate": 0.1}]},
+            "protocol": {
+                "kind": "planner_worker",
+                "depth": 2,
+                "branching": 3,
+                "loss_timeout": 0.7,
+                "work_time": {"dist": "exponential", "mean": 1.0},
+            },
+            "channels": {"latency": 0.5, "capacity": 1},
+            "stop.max_time": 9.0,
+        },
+    ),
     "social, asynchronous, zero latency, stalls": (
         "network_herding.toml",
         {
@@ -495,7 +547,12 @@ def test_dirichlet_agents_under_asynchronous_wake_ups_run_on_simpy() -> None:
 
 
 @pytest.mark.parametrize(
-    ("path", "kind"), [("zollman.toml", "beta"), ("hidden_profile.toml", "informed")]
+    ("path", "kind"),
+    [
+        ("zollman.toml", "beta"),
+        ("hidden_profile.toml", "informed"),
+        ("planner_worker.toml", "worker"),
+    ],
 )
 def test_kinds_of_one_protocol_run_on_the_fast_engine_under_it_only(path: str, kind: str) -> None:
     made_for = sim.load(SCENARIOS / path)

@@ -1,5 +1,5 @@
 """The ``planner_worker`` protocol: exact costs, messages and makespans where the run is
-deterministic, the closed form of task success where it is random.
+deterministic (on both engines), the closed form of task success where it is random.
 
 Statistical tests run fixed seeds and accept a frequency within 4 binomial standard
 errors of the closed form: a correct model fails that with probability below 1e-4, while
@@ -51,10 +51,17 @@ def organisation(
     )
 
 
-def outcomes(scenario: sim.Scenario, runs: int, seed: int = 0) -> list[dict[str, Any]]:
-    """Each run's summary row (built and run directly: the time series is not needed)."""
+ENGINES = ("simpy", "fast")
+
+
+def outcomes(
+    scenario: sim.Scenario, runs: int, seed: int = 0, engine: str = "simpy"
+) -> list[dict[str, Any]]:
+    """Each run's summary row."""
+    if engine == "fast":
+        return [scenario.run(seed=seed + i, engine="fast").summary for i in range(runs)]
     rows = []
-    for i in range(runs):
+    for i in range(runs):  # built and run directly: the time series is not needed
         society = scenario.build(seed + i)
         society.advance()
         rows.append(society.summary())
@@ -111,16 +118,19 @@ def test_closed_form_hand_values() -> None:
 # -- deterministic runs: exact values ------------------------------------------------------
 
 
-def test_perfect_chain_has_exact_cost_messages_and_makespan() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_perfect_chain_has_exact_cost_messages_and_makespan(engine: str) -> None:
     # Depth 3 chain, latency 0.25, work 1: 3 assignments down, 4 executions, 3 reports up.
     plain = organisation(
         workers=4, error_rate=0.0, channels={"latency": 0.25}, depth=3, branching=1
-    ).run(seed=0)
+    ).run(seed=0, engine=engine)
     s = plain.summary
     assert (s["task_success"], s["task_cost"], s["accuracy"]) == (True, 4.0, 1.0)
     assert s["messages_sent"] == s["messages_delivered"] == 6
     assert s["sim_time"] == pytest.approx(2 * 3 * 0.25 + 4 * 1.0)
-    assert (s["engine"], s["stop_reason"]) == ("simpy", "completed")
+    assert (s["engine"], s["stop_reason"]) == (engine, "completed")
+    # Events: the start, 6 deliveries, 4 executions, the root's acceptance, the end.
+    assert s["events"] == 1 + 6 + 4 + 2
     # Every stage checked: each result goes worker -> verifier -> next worker.
     checked = organisation(
         workers=4,
@@ -132,14 +142,15 @@ def test_perfect_chain_has_exact_cost_messages_and_makespan() -> None:
         verify="every_stage",
         verification_time=0.5,
         verification_cost=0.5,
-    ).run(seed=0)
+    ).run(seed=0, engine=engine)
     s = checked.summary
     assert (s["task_success"], s["task_cost"], s["accuracy"]) == (True, 6.0, 1.0)
     assert s["messages_sent"] == 3 + 4 + 3
     assert s["sim_time"] == pytest.approx(2 * 3 * 0.25 + 4 * (1.0 + 0.25 + 0.5))
 
 
-def test_failing_workers_are_redone_to_the_limit() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failing_workers_are_redone_to_the_limit(engine: str) -> None:
     # Every execution wrong, every wrong result flagged: each of the 3 subtasks runs
     # max_redos + 1 = 3 times, each run checked at 0.5.
     result = organisation(
@@ -151,7 +162,7 @@ def test_failing_workers_are_redone_to_the_limit() -> None:
         verify="every_stage",
         max_redos=2,
         verification_cost=0.5,
-    ).run(seed=0)
+    ).run(seed=0, engine=engine)
     s = result.summary
     assert s["task_success"] is False
     assert s["task_cost"] == 3 * 3 * 1.5
@@ -161,28 +172,31 @@ def test_failing_workers_are_redone_to_the_limit() -> None:
     assert s["messages_sent"] == 2 + 3 * (3 + 2) + 2
 
 
-def test_final_verification_checks_only_the_root() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_final_verification_checks_only_the_root(engine: str) -> None:
     s = (
         organisation(
             workers=3, verifiers=1, error_rate=1.0, recall=1.0, depth=1, verify="final", max_redos=2
         )
-        .run(seed=0)
+        .run(seed=0, engine=engine)
         .summary
     )
     assert s["task_cost"] == 2 + 3 * 1.5  # 2 unchecked parts, the root 3 times and checked
 
 
-def test_a_small_staff_queues_the_work() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_small_staff_queues_the_work(engine: str) -> None:
     # 7 subtasks of one unit each: with 7 workers the three levels run in parallel; one
     # worker does them one after another.
-    spread = organisation(workers=7, error_rate=0.0, depth=2).run(seed=0).summary
-    alone = organisation(workers=1, error_rate=0.0, depth=2).run(seed=0).summary
+    spread = organisation(workers=7, error_rate=0.0, depth=2).run(seed=0, engine=engine).summary
+    alone = organisation(workers=1, error_rate=0.0, depth=2).run(seed=0, engine=engine).summary
     assert spread["sim_time"] == pytest.approx(3.0)
     assert alone["sim_time"] == pytest.approx(7.0)
     assert alone["task_cost"] == spread["task_cost"] == 7.0
 
 
-def test_same_seed_same_run() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_same_seed_same_run(engine: str) -> None:
     scenario = organisation(
         workers=5,
         verifiers=2,
@@ -192,7 +206,9 @@ def test_same_seed_same_run() -> None:
         verify="every_stage",
         work_time={"dist": "exponential", "mean": 1.0},
     )
-    first, again = scenario.run(seed=4).summary, scenario.run(seed=4).summary
+    first, again = scenario.run(seed=4, engine=engine), scenario.run(seed=4, engine=engine)
+    assert first.timeseries.equals(again.timeseries)
+    first, again = first.summary, again.summary
     first.pop("wall_seconds"), again.pop("wall_seconds")
     assert first == again
     assert first["messages_sent"] == first["messages_delivered"] + first["messages_dropped"]
@@ -222,9 +238,12 @@ def test_error_rates_are_drawn_per_worker() -> None:
         ({"depth": 2, "error_propagation": 0.5}, 0),
     ],
 )
-def test_task_success_matches_closed_form(protocol: dict[str, Any], verifiers: int) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_task_success_matches_closed_form(
+    protocol: dict[str, Any], verifiers: int, engine: str
+) -> None:
     scenario = organisation(workers=7, verifiers=verifiers, **protocol)
-    rows = outcomes(scenario, 400, seed=100)
+    rows = outcomes(scenario, 400, seed=100, engine=engine)
     success, cost = planner_worker_outcome(
         protocol["depth"],
         2,
@@ -241,16 +260,17 @@ def test_task_success_matches_closed_form(protocol: dict[str, Any], verifiers: i
     assert abs(costs.mean() - cost) <= 4 * costs.std(ddof=1) / np.sqrt(len(costs)) + 1e-12
 
 
-def test_lost_results_fail_the_task_or_are_resent() -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_lost_results_fail_the_task_or_are_resent(engine: str) -> None:
     # A chain of 3 perfect workers; each of the 2 reports up is lost with probability 0.3
     # (assignments are always resent). "fail": success (0.7)^2 = 0.49; "resend": always.
     lossy = {"drop": 0.3, "latency": 0.1}
     fail = organisation(
         workers=3, error_rate=0.0, channels=lossy, depth=2, branching=1, on_loss="fail"
     )
-    assert_frequency([row["task_success"] for row in outcomes(fail, 300)], 0.49)
+    assert_frequency([row["task_success"] for row in outcomes(fail, 300, engine=engine)], 0.49)
     resend = organisation(workers=3, error_rate=0.0, channels=lossy, depth=2, branching=1)
-    rows = outcomes(resend, 30)
+    rows = outcomes(resend, 30, engine=engine)
     assert all(row["task_success"] for row in rows)
     assert sum(row["messages_dropped"] for row in rows) > 0
     # A lost message costs loss_timeout (1.0) before it is resent.
@@ -260,9 +280,9 @@ def test_lost_results_fail_the_task_or_are_resent() -> None:
 # -- the shipped scenario and user errors ----------------------------------------------------
 
 
-def test_shipped_scenario_runs_on_simpy() -> None:
+def test_shipped_scenario_runs_on_the_fast_engine() -> None:
     scenario = sim.load(Path(__file__).resolve().parent.parent / "scenarios/planner_worker.toml")
-    assert scenario.engine_for() == "simpy"
+    assert scenario.engine_for() == "fast"
     s = scenario.run().summary
     assert s["task_success"] is not None and s["task_cost"] >= 15 * 1.5
     assert s["stop_reason"] == "completed"
@@ -285,14 +305,17 @@ def test_workers_under_other_protocols_hold_their_signal() -> None:
         ({"channels": {"drop": 1.0}}, "channels.drop"),
     ],
 )
-def test_impossible_organisations_are_refused(change: dict[str, Any], message: str) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_impossible_organisations_are_refused(
+    change: dict[str, Any], message: str, engine: str
+) -> None:
     data: dict[str, Any] = {
         "population": {"size": 3, "groups": [{"agent": "worker"}]},
         "protocol": {"kind": "planner_worker"},
     }
     data.update(change)
     with pytest.raises(ScenarioError, match=message.replace(".", r"\.")):
-        sim.Scenario.from_dict(data).run(seed=0)
+        sim.Scenario.from_dict(data).run(seed=0, engine=engine)
 
 
 @pytest.mark.parametrize(

@@ -26,15 +26,16 @@ Main entry points: :class:`WorkerAgent`, :class:`WorkerGroup`, :class:`Handoff`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import simpy
 from pydantic import Field, field_validator
 
 from sim.agents.base import Announcement, GroupBase, Role, SocietyAgent
 from sim.distributions import Quantity, check_support
+from sim.rules import output_option
 
 
 class WorkerGroup(GroupBase):
@@ -75,8 +76,8 @@ class WorkerGroup(GroupBase):
 
 @dataclass(frozen=True, slots=True)
 class Handoff:
-    """A message of the ``planner_worker`` protocol: an assignment, a result or a redo
-    request travelling between members.
+    """A message of the ``planner_worker`` protocol: an assignment, a submission for
+    checking, a redo request or a report of a result, travelling between members.
 
     Attributes:
         sender: Member who sent it.
@@ -84,14 +85,18 @@ class Handoff:
         sent_time: When it was sent.
         correct: Whether the result it carries is right (True for messages that carry no
             result).
-        delivered: Succeeded with this handoff when it reaches its receiver.
+        kind: What it is (the protocol's code: assignment, submission, redo, report).
+        subtask: The subtask it is about.
+        arrive: Called with this handoff when it reaches its receiver.
     """
 
     sender: int
     option: int
     sent_time: float
     correct: bool
-    delivered: simpy.Event
+    kind: int
+    subtask: int
+    arrive: Callable[[Handoff], None]
 
 
 class WorkerAgent(SocietyAgent):
@@ -117,13 +122,13 @@ class WorkerAgent(SocietyAgent):
         """Take in a message; a handoff wakes whoever waits for it (never this agent's
         rule)."""
         if isinstance(message, Handoff):
-            message.delivered.succeed(message)
+            message.arrive(message)
             return False
         return super().receive(message)
 
     def record_output(self, correct: bool, truth: int) -> None:
         """Make ``choice`` say whether the latest output was right (see the module
         docstring); the belief is the point mass on it."""
-        self.choice = truth if correct else (truth + 1) % self.options
+        self.choice = output_option(correct, truth, self.options)
         self._belief = np.zeros(self.options)
         self._belief[self.choice] = 1.0

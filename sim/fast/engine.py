@@ -8,10 +8,10 @@ the two engines produce the same run for the same seed; the test suite checks th
 seed by seed and as distributions.
 
 What the fast engine does not do is listed by :func:`unsupported_parts`: agent kinds
-other than those of :data:`KIND_CODES` (the planner-worker study's, a kind registered by
-a user, LLM-backed agents), Dirichlet agents under asynchronous wake-ups, Beta and
-informed agents outside the protocols made for them (bandit, hidden profile), the
-planner-worker protocol, and the per-message event log (``--events``).
+other than those of :data:`KIND_CODES` (a kind registered by a user, LLM-backed agents),
+Dirichlet agents under asynchronous wake-ups, Beta, informed and worker agents outside
+the protocols made for them (bandit, hidden profile, planner-worker), and the
+per-message event log (``--events``).
 
 Main entry points: :func:`unsupported_parts`, :class:`FastRun`.
 """
@@ -35,9 +35,8 @@ from sim.agents import beta as bandit_agents
 from sim.agents.bayesian import BayesianGroup
 from sim.agents.degroot import DeGrootGroup
 from sim.agents.stubborn import StubbornGroup
-from sim.channels import ChannelConfig
 from sim.config import ScenarioConfig
-from sim.distributions import Beta, Constant, Exponential, LogNormal, Uniform
+from sim.distributions import Beta, Constant, Exponential, LogNormal, Quantity, Uniform
 from sim.errors import ScenarioError
 from sim.fast import calendar, loop
 from sim.institutions import InstitutionConfig
@@ -50,11 +49,14 @@ from sim.protocols import (
     BanditProtocol,
     DebateProtocol,
     HiddenProfileProtocol,
+    PlannerWorkerProtocol,
     RoundsProtocol,
     SequentialProtocol,
+    planner,
 )
 from sim.protocols.debate import debate_outcome
 from sim.protocols.hidden_profile import HiddenProfileInstance, deal, discussion_outcome, profile_of
+from sim.protocols.planner import staff, subtask_count
 from sim.recorder import timeseries_frame
 from sim.results import RunResult
 from sim.streams import Component, Streams
@@ -70,13 +72,22 @@ KIND_CODES: dict[str, int] = {
     "dirichlet": loop.DIRICHLET,
     "beta": loop.BETA_AGENT,
     "informed": loop.INFORMED,
+    "worker": loop.WORKER,
 }
 """The agent kinds the fast engine runs, with their codes in the compiled loop."""
 
-PROTOCOLS = ("sequential", "asynchronous", "rounds", "debate", "bandit", "hidden_profile")
+PROTOCOLS = (
+    "sequential",
+    "asynchronous",
+    "rounds",
+    "debate",
+    "bandit",
+    "hidden_profile",
+    "planner_worker",
+)
 """The protocols the fast engine runs."""
 
-_ONLY_UNDER = {"beta": "bandit", "informed": "hidden_profile"}
+_ONLY_UNDER = {"beta": "bandit", "informed": "hidden_profile", "worker": "planner_worker"}
 """Agent kinds the fast engine runs only under the protocol made for them."""
 
 ROLES = {"critic": loop.CRITIC, "devils_advocate": loop.ADVOCATE}
@@ -142,8 +153,8 @@ def warm_up() -> None:
                 FastRun(config, seed=0).run()
 
 
-def _latency(config: ChannelConfig) -> tuple[int, float, float]:
-    value = config.latency
+def _distribution(value: Quantity) -> tuple[int, float, float]:
+    """A latency or duration as the loop's distribution code and parameters."""
     if isinstance(value, int | float):
         return loop.CONSTANT, float(value), 0.0
     if isinstance(value, Constant):
@@ -156,7 +167,7 @@ def _latency(config: ChannelConfig) -> tuple[int, float, float]:
         return loop.LOGNORMAL, value.mu, value.sigma
     if isinstance(value, Beta):
         return loop.BETA, value.a, value.b
-    raise AssertionError(f"latency {value!r} cannot pass validation")  # normal: support < 0
+    raise AssertionError(f"{value!r} cannot pass validation")  # normal: support below 0
 
 
 @njit(cache=True)
@@ -232,6 +243,25 @@ def _dirichlet_opinion(
         rules.dirichlet_mean_into(opinion[i, loop.BELIEF], alpha)
 
 
+@njit(cache=True)
+def _message_keys(
+    workers: np.ndarray, verifiers: np.ndarray, verify: int, branching: int, count: int, n: int
+) -> np.ndarray:
+    """``sender * n + receiver`` of each planner-worker message (by kind and subtask; -1
+    for messages never sent: the root's assignment, unchecked subtasks' submissions and
+    redo requests)."""
+    keys = np.full((4, count), -1, dtype=np.int64)
+    for kind in range(4):
+        for j in range(count):
+            if kind == planner.ASSIGNMENT and j == 0:
+                continue
+            if (kind == planner.SUBMISSION or kind == planner.REDO) and not loop.checked(verify, j):
+                continue
+            sender, receiver = loop.message_ends(workers, verifiers, verify, branching, kind, j)
+            keys[kind, j] = sender * n + receiver
+    return keys
+
+
 _GROUP = np.dtype(
     [
         ("kind", np.int64),
@@ -256,6 +286,12 @@ def _bucket_width(config: ScenarioConfig) -> float:
         spread = max(spread, protocol.round_duration)
     if isinstance(protocol, HiddenProfileProtocol):
         spread = max(spread, protocol.turn_duration)
+    if isinstance(protocol, PlannerWorkerProtocol):
+        spread = max(
+            spread,
+            distributions.mean(protocol.work_time),
+            distributions.mean(protocol.verification_time),
+        )
     if not spread > 0.0 or not math.isfinite(spread):
         spread = 1.0
     return 8.0 * spread / calendar.BUCKETS
@@ -362,6 +398,7 @@ class FastRun:
         self._counters[loop.C_FIRST_OPTION] = -1
         self._counters[loop.C_WAIT_AGENT] = -1
         self._counters[loop.C_ONSET] = -1
+        self._counters[loop.C_SUCCESS] = -1
         self._floats = np.zeros(loop.N_FLOATS)
         self._floats[loop.F_CONSENSUS_SINCE] = math.nan
         self._record_counts = np.zeros(options, dtype=np.int64)
@@ -373,6 +410,7 @@ class FastRun:
         self._turns = self._turn_state(config, adjacency, population.group, accuracy_of)
         self._profile: HiddenProfileInstance | None = None
         self._discussion = self._discussion_state(config)
+        self._organisation = self._organisation_state(config, population)
         loop.schedule_step(self._queue, 0.0, loop.INIT)
         self.build_seconds = time.perf_counter() - started
         self._wall = 0.0  # like the SimPy engine's, the time spent running events
@@ -401,6 +439,8 @@ class FastRun:
             wake_on_message = protocol.wake_on_message
         elif isinstance(protocol, HiddenProfileProtocol):
             kind, rounds, duration = loop.HIDDEN_PROFILE, protocol.turns, protocol.turn_duration
+        elif isinstance(protocol, PlannerWorkerProtocol):
+            kind = loop.PLANNER
         elif isinstance(protocol, BanditProtocol):
             kind, rounds, duration = loop.BANDIT, protocol.rounds, protocol.round_duration
             pulls, settle_sd = protocol.pulls, protocol.settle_sd
@@ -410,6 +450,14 @@ class FastRun:
             assert isinstance(protocol, RoundsProtocol)
             kind, rounds, duration = loop.ROUNDS, protocol.rounds, protocol.round_duration
         observer_accuracy, observer_tie = config.observer_parameters(accuracy_of)
+        # The planner-worker protocol's settings (its defaults under other protocols).
+        org = protocol if isinstance(protocol, PlannerWorkerProtocol) else PlannerWorkerProtocol()
+        work, check = _distribution(org.work_time), _distribution(org.verification_time)
+        verify = {
+            "none": loop.VERIFY_NONE,
+            "every_stage": loop.VERIFY_EVERY_STAGE,
+            "final": loop.VERIFY_FINAL,
+        }
         return loop.Config(
             n=n,
             options=config.world.options,
@@ -444,6 +492,20 @@ class FastRun:
             known_arm=known_arm,
             settle_sd=float(settle_sd),
             burst=1,
+            branching=org.branching,
+            subtasks=subtask_count(org.depth, org.branching) if kind == loop.PLANNER else 0,
+            verify=verify[org.verify],
+            work_kind=work[0],
+            work_a=work[1],
+            work_b=work[2],
+            check_kind=check[0],
+            check_a=check[1],
+            check_b=check[2],
+            verification_cost=float(org.verification_cost),
+            max_redos=org.max_redos,
+            propagation=float(org.error_propagation),
+            fail_on_loss=org.on_loss == "fail",
+            loss_timeout=float(org.loss_timeout),
         )
 
     def _turn_state(
@@ -513,6 +575,60 @@ class FastRun:
             probability=np.array([p for odds in holdings.chances for p in odds], dtype=float),
             known=known,
             surfaced=np.zeros(len(profile.items), dtype=np.bool_),
+        )
+
+    def _organisation_state(self, config: ScenarioConfig, population: Any) -> loop.Organisation:
+        """The planner-worker protocol's staff (checked as the SimPy engine checks it),
+        the members' skills, every subtask's and desk's state before the start and, with
+        capacity-limited channels, one channel record per (sender, receiver) pair its
+        messages use."""
+        cfg, n = self._cfg, self.n
+        none = np.empty(0, dtype=np.int64)
+        if cfg.protocol != loop.PLANNER:
+            return loop.Organisation(
+                none, none, np.empty(0), np.empty(0), none, np.empty(0, np.bool_),
+                np.empty(0, np.bool_), none, none, none, np.empty(0, np.bool_), none, none,
+                np.empty((4, 0), np.int64),
+            )  # fmt: skip
+        workers, verifiers = staff(config, population.group)
+        workers, verifiers = workers.astype(np.int64), verifiers.astype(np.int64)
+        count = cfg.subtasks
+        channel = np.zeros((4, count), dtype=np.int64)
+        if len(self._channels.settings) and self._channels.settings["capacity"].any():
+            keys = _message_keys(workers, verifiers, cfg.verify, cfg.branching, count, n)
+            used = keys >= 0
+            pairs, channel[used] = np.unique(keys[used], return_inverse=True)
+            queued = np.zeros(len(pairs), dtype=loop.QUEUED)
+            queued["head"] = queued["tail"] = -1
+            self._channels = self._channels._replace(arcs=queued)
+        # Every event sends at most `branching` messages, each possibly lost (a timer),
+        # and starts at most one desk's step.
+        fan = 2 * cfg.branching + 2
+        self._fan_total, self._fan_max = max(self._fan_total, fan), max(self._fan_max, fan)
+        if len(self._buffers.waiting):
+            size = self._fan_total + self._fan_max + 16
+            self._buffers = self._buffers._replace(waiting=np.empty(size, dtype=loop.WAITING))
+        self._buffers = self._buffers._replace(scratch=np.empty((2, self._fan_max)))
+
+        def skill(name: str) -> np.ndarray:
+            values = population.params.get(name)
+            return np.zeros(n) if values is None else np.nan_to_num(values, nan=0.0)
+
+        return loop.Organisation(
+            workers=workers,
+            verifiers=verifiers,
+            error_rate=skill("error_rate"),
+            recall=skill("recall"),
+            pending=np.zeros(count, dtype=np.int64),
+            inputs_right=np.ones(count, dtype=np.bool_),
+            correct=np.zeros(count, dtype=np.bool_),
+            redos=np.zeros(count, dtype=np.int64),
+            next_in_line=np.full(count, -1, dtype=np.int64),
+            step=np.zeros(count, dtype=np.int64),
+            busy=np.zeros(n, dtype=np.bool_),
+            head=np.full(n, -1, dtype=np.int64),
+            tail=np.full(n, -1, dtype=np.int64),
+            channel=channel,
         )
 
     @staticmethod
@@ -628,7 +744,7 @@ class FastRun:
     @staticmethod
     def _channel_state(config: ScenarioConfig, adjacency: Adjacency) -> loop.Channels:
         configs = config.group_channels()
-        latencies = [_latency(c) for c in configs]
+        latencies = [_distribution(c.latency) for c in configs]
         capacity = np.array([c.capacity or 0 for c in configs], dtype=np.int64)
         arcs = adjacency.n_arcs if capacity.any() else 0
         settings = np.zeros(len(configs), dtype=loop.CHANNEL)
@@ -712,6 +828,7 @@ class FastRun:
                 self._record_counts,
                 self._turns,
                 self._discussion,
+                self._organisation,
                 self._fan_total,
                 self._fan_max,
                 step,
@@ -805,6 +922,11 @@ class FastRun:
     def _outcome(self) -> dict[str, Any]:
         """The protocol's outcome columns: the debate's once it has finished, the hidden
         profile's as of the latest update (choices and beliefs change only then)."""
+        if self._cfg.protocol == loop.PLANNER:
+            outcome: dict[str, Any] = {"task_cost": float(self._floats[loop.F_COST])}
+            if self._counters[loop.C_SUCCESS] >= 0:
+                outcome["task_success"] = bool(self._counters[loop.C_SUCCESS])
+            return outcome
         if self._profile is not None:
             return discussion_outcome(
                 self._profile,

@@ -53,6 +53,7 @@ from sim import rules
 from sim.fast import calendar
 from sim.fast.calendar import Calendar
 from sim.fast.intrinsics import borrowed, prefetch_row
+from sim.protocols import planner
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
 (
@@ -66,16 +67,22 @@ from sim.fast.intrinsics import borrowed, prefetch_row
     DIRICHLET,
     BETA_AGENT,
     INFORMED,
-) = range(10)
+    WORKER,
+) = range(11)
 # Protocols.
-SEQUENTIAL, ASYNCHRONOUS, ROUNDS, DEBATE, BANDIT, HIDDEN_PROFILE = range(6)
+SEQUENTIAL, ASYNCHRONOUS, ROUNDS, DEBATE, BANDIT, HIDDEN_PROFILE, PLANNER = range(7)
 # Debate roles and speaking orders (FIXED: the order given, fixed or by degree).
 MEMBER, CRITIC, ADVOCATE = 0, 1, 2
 FIXED, RANDOM, BY_CONFIDENCE = 0, 1, 2
 # Latency distributions.
 CONSTANT, UNIFORM, EXPONENTIAL, LOGNORMAL, BETA = 0, 1, 2, 3, 4
-# Protocol events in the queue (messages have codes >= 0, see message_code).
+# Protocol events in the queue (messages have codes >= 0, see message_code). The
+# planner-worker protocol's: a desk finished a step, a lost message is noticed, the
+# root's result is accepted.
 INIT, TURN, DRAINED, WAKE, ROUND_END, END = -1, -2, -3, -4, -5, -6
+DESK_DONE, LOSS_NOTICED, ACCEPTED = -7, -8, -9
+# Planner-worker: which results a verifier checks.
+VERIFY_NONE, VERIFY_EVERY_STAGE, VERIFY_FINAL = 0, 1, 2
 MAX_OPTIONS = 2**15 - 1
 """Most options a message's code has room for."""
 # Stop reasons, in the order of STOP_REASONS.
@@ -134,11 +141,12 @@ NEED_QUEUE, NEED_ANNS, NEED_POOL, NEED_WAITING, NEED_ROWS = 1, 2, 4, 8, 16
     _C_IN_TRANSIT_1,  # (slot C_IN_TRANSIT + k)
     C_SURFACED,  # hidden profile: unshared items mentioned, as of the latest update
     C_FREE_WAITING,  # 1 + the first free WAITING record (0: none), the rest chained on
-) = range(28)
-N_COUNTERS = 28
+    C_SUCCESS,  # planner-worker: whether the root's accepted result is right (-1: none yet)
+) = range(29)
+N_COUNTERS = 29
 # Slots of the float state.
-F_NOW, F_INSTANT, F_CONSENSUS_SINCE, F_NEXT_SAMPLE = range(4)
-N_FLOATS = 4
+F_NOW, F_INSTANT, F_CONSENSUS_SINCE, F_NEXT_SAMPLE, F_COST = range(5)
+N_FLOATS = 5
 
 AGENT = np.dtype(
     [
@@ -264,6 +272,20 @@ class Config(NamedTuple):
     known_arm: int  # bandit: the arm whose rate every agent knows (-1: none)
     settle_sd: float  # bandit: the lead that settles the community, in SDs
     burst: int  # most messages one agent may broadcast in one protocol step
+    branching: int  # planner-worker: parts of each non-leaf subtask
+    subtasks: int  # planner-worker: subtasks of the task tree
+    verify: int  # planner-worker: VERIFY_NONE, VERIFY_EVERY_STAGE or VERIFY_FINAL
+    work_kind: int  # planner-worker: work_time's distribution code and parameters
+    work_a: float
+    work_b: float
+    check_kind: int  # planner-worker: verification_time's
+    check_a: float
+    check_b: float
+    verification_cost: float
+    max_redos: int
+    propagation: float  # planner-worker: error_propagation
+    fail_on_loss: bool  # planner-worker: on_loss = "fail"
+    loss_timeout: float
 
 
 class Network(NamedTuple):
@@ -325,6 +347,28 @@ class Discussion(NamedTuple):
     probability: np.ndarray  # float64
     known: np.ndarray  # bool (n, m): the items each member knows
     surfaced: np.ndarray  # bool (m,): mentioned at least once
+
+
+class Organisation(NamedTuple):
+    """The planner-worker protocol's staff and the progress of each subtask (empty
+    under other protocols; see :mod:`sim.protocols.planner`). A member's desk is busy
+    or free; the subtasks waiting for it are chained from ``head`` to ``tail`` through
+    ``next_in_line`` (a subtask waits at one desk at a time)."""
+
+    workers: np.ndarray  # int64: members with role "worker", in index order
+    verifiers: np.ndarray  # int64: members with role "verifier"
+    error_rate: np.ndarray  # float64 (n,)
+    recall: np.ndarray  # float64 (n,)
+    pending: np.ndarray  # int64 (subtasks,): parts whose results have not arrived
+    inputs_right: np.ndarray  # bool (subtasks,)
+    correct: np.ndarray  # bool (subtasks,): the latest result, as its verifier got it
+    redos: np.ndarray  # int64 (subtasks,)
+    next_in_line: np.ndarray  # int64 (subtasks,): the subtask behind it (-1: none)
+    step: np.ndarray  # int64 (subtasks,): the step (WORK, CHECK) it waits for
+    busy: np.ndarray  # bool (n,)
+    head: np.ndarray  # int64 (n,): first subtask waiting for the desk (-1: none)
+    tail: np.ndarray  # int64 (n,)
+    channel: np.ndarray  # int64 (4, subtasks): each message's QUEUED record (capacities)
 
 
 class Buffers(NamedTuple):
@@ -745,6 +789,42 @@ def _decide(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, v: int, rng)
 
 
 @njit(cache=True, inline="always")
+def _draw(kind: int, pa: float, pb: float, rng) -> float:
+    """One draw of a latency or duration (``sim.distributions.sample``; a constant
+    draws nothing)."""
+    if kind == CONSTANT:
+        return pa
+    if kind == UNIFORM:
+        return rng.uniform(pa, pb)
+    if kind == EXPONENTIAL:
+        return rng.exponential(pa)
+    if kind == LOGNORMAL:
+        return rng.lognormal(pa, pb)
+    return rng.beta(pa, pb)
+
+
+@njit(cache=True, inline="always")
+def _hold(ch: Channels, b: Buffers, c, e: int, code: int, now: float, latency: float) -> None:
+    """Queue a message behind the others waiting for a slot on channel record ``e``
+    (a free WAITING record is reused first)."""
+    w = c[C_FREE_WAITING] - 1
+    if w >= 0:
+        c[C_FREE_WAITING] = b.waiting[w].next + 1
+    else:
+        w = c[C_WAITING]
+        c[C_WAITING] += 1
+    b.waiting[w].next = -1
+    b.waiting[w].code = code
+    b.waiting[w].sent = now
+    b.waiting[w].latency = latency
+    if ch.arcs[e].tail >= 0:
+        b.waiting[ch.arcs[e].tail].next = w
+    else:
+        ch.arcs[e].head = w
+    ch.arcs[e].tail = w
+
+
+@njit(cache=True, inline="always")
 def _send(cfg: Config, q: Calendar, c, time: float, code: int, v: int, p: int, sent: float):
     """Schedule the delivery of a message to ``v`` on in-arc ``p`` at ``time``, unless
     it falls after ``max_time``: the run stops before then, so the message is only
@@ -769,16 +849,7 @@ def _broadcast(
     kind, pa, pb = ch.settings[g].latency, ch.settings[g].a, ch.settings[g].b
     # All latencies first, then all losses: the order numpy's vectorised draws take.
     for j in range(count):
-        if kind == CONSTANT:
-            b.scratch[0, j] = pa
-        elif kind == UNIFORM:
-            b.scratch[0, j] = rng.uniform(pa, pb)
-        elif kind == EXPONENTIAL:
-            b.scratch[0, j] = rng.exponential(pa)
-        elif kind == LOGNORMAL:
-            b.scratch[0, j] = rng.lognormal(pa, pb)
-        else:
-            b.scratch[0, j] = rng.beta(pa, pb)
+        b.scratch[0, j] = _draw(kind, pa, pb, rng)
     drop = ch.settings[g].drop
     if drop > 0.0:
         for j in range(count):
@@ -801,21 +872,7 @@ def _broadcast(
             ch.arcs[e].in_transit += 1
             _send(cfg, q, c, now + b.scratch[0, j], limited, receiver, inarc, now)
         elif ch.settings[g].queue:
-            w = c[C_FREE_WAITING] - 1
-            if w >= 0:
-                c[C_FREE_WAITING] = b.waiting[w].next + 1
-            else:
-                w = c[C_WAITING]
-                c[C_WAITING] += 1
-            b.waiting[w].next = -1
-            b.waiting[w].code = limited
-            b.waiting[w].sent = now
-            b.waiting[w].latency = b.scratch[0, j]
-            if ch.arcs[e].tail >= 0:
-                b.waiting[ch.arcs[e].tail].next = w
-            else:
-                ch.arcs[e].head = w
-            ch.arcs[e].tail = w
+            _hold(ch, b, c, e, limited, now, b.scratch[0, j])
         else:
             c[C_DROPPED] += 1
             continue
@@ -1209,9 +1266,214 @@ def _discussion(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, d: Discussion, rng, 
     schedule_step(q, f[F_NOW] + cfg.round_duration, ROUND_END)
 
 
+# --------------------------------------------------------------------- organisation
+# The planner-worker protocol: the transitions of sim.protocols.planner._Organisation,
+# in the same order (the docstrings name the method each replays).
+
+
 @njit(cache=True)
-def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t, d, rng, prng, arng) -> None:
+def checked(verify: int, j: int) -> bool:
+    """Whether a verifier checks subtask ``j``'s results (``_Organisation.verifier_of``)."""
+    return verify == VERIFY_EVERY_STAGE or (verify == VERIFY_FINAL and j == 0)
+
+
+@njit(cache=True)
+def message_ends(
+    workers: np.ndarray, verifiers: np.ndarray, verify: int, branching: int, kind: int, j: int
+) -> tuple[int, int]:
+    """Sender and receiver of the planner-worker message ``kind`` about subtask ``j``:
+    an assignment goes from the parent's worker to ``j``'s, a submission from ``j``'s
+    worker to its verifier, a redo request back, and a report from whoever holds the
+    accepted result (the verifier, if ``j`` is checked) to the parent's worker."""
+    worker = workers[j % len(workers)]
+    verified = checked(verify, j)
+    verifier = verifiers[j % len(verifiers)] if verified else -1
+    if kind == planner.ASSIGNMENT:
+        return workers[((j - 1) // branching) % len(workers)], worker
+    if kind == planner.SUBMISSION:
+        return worker, verifier
+    if kind == planner.REDO:
+        return verifier, worker
+    holder = verifier if verified else worker
+    return holder, workers[((j - 1) // branching) % len(workers)]
+
+
+@njit(cache=True)
+def _hand_over(cfg: Config, a: Agents, ch, b: Buffers, q, c, f, o, kind, j, correct, rng) -> None:
+    """``_Organisation.send``: one message (its latency, then its loss drawn as in
+    ``Channels.broadcast``); a loss is noticed ``loss_timeout`` later."""
+    sender, receiver = message_ends(o.workers, o.verifiers, cfg.verify, cfg.branching, kind, j)
+    s = ch.settings[a.state[sender].group]
+    latency = _draw(s.latency, s.a, s.b, rng)
+    lost = s.drop > 0.0 and rng.random() < s.drop
     now = f[F_NOW]
+    option = 2 * kind + int(correct)
+    c[C_SENT] += 1
+    if not lost:
+        if s.capacity == 0:
+            _send(cfg, q, c, now + latency, message_code(j, option, False), receiver, 0, now)
+        else:
+            e = o.channel[kind, j]
+            limited = message_code(j, option, True)
+            if ch.arcs[e].in_transit < s.capacity:
+                ch.arcs[e].in_transit += 1
+                _send(cfg, q, c, now + latency, limited, receiver, e, now)
+            elif s.queue:
+                _hold(ch, b, c, e, limited, now, latency)
+            else:
+                lost = True
+    if lost:
+        c[C_DROPPED] += 1
+        calendar.schedule(q, now + cfg.loss_timeout, LOSS_NOTICED, option, j, now)
+
+
+@njit(cache=True)
+def _desk_of(cfg: Config, o: Organisation, j: int, step: int) -> int:
+    """``_Organisation.member``: who does ``step`` of subtask ``j``."""
+    if step == planner.CHECK:
+        return o.verifiers[j % len(o.verifiers)]
+    return o.workers[j % len(o.workers)]
+
+
+@njit(cache=True)
+def _begin(cfg: Config, q: Calendar, f, j: int, step: int, prng) -> None:
+    """``_Organisation.begin``: the desk spends the step's duration on subtask ``j``."""
+    if step == planner.WORK:
+        duration = _draw(cfg.work_kind, cfg.work_a, cfg.work_b, prng)
+    else:
+        duration = _draw(cfg.check_kind, cfg.check_a, cfg.check_b, prng)
+    calendar.schedule(q, f[F_NOW] + duration, DESK_DONE, step, j, f[F_NOW])
+
+
+@njit(cache=True)
+def _request(cfg: Config, q: Calendar, f, o: Organisation, j: int, step: int, prng) -> None:
+    """``_Organisation.request``: at once if the desk is free, else at the back of
+    its line."""
+    m = _desk_of(cfg, o, j, step)
+    if not o.busy[m]:
+        o.busy[m] = True
+        _begin(cfg, q, f, j, step, prng)
+        return
+    o.next_in_line[j] = -1
+    o.step[j] = step
+    if o.tail[m] >= 0:
+        o.next_in_line[o.tail[m]] = j
+    else:
+        o.head[m] = j
+    o.tail[m] = j
+
+
+@njit(cache=True)
+def _assign(cfg: Config, a, ch, b, q, c, f, o: Organisation, j: int, rng, prng) -> None:
+    """``_Organisation.assign``."""
+    first = cfg.branching * j + 1
+    lo, hi = min(first, cfg.subtasks), min(first + cfg.branching, cfg.subtasks)
+    if lo == hi:
+        _request(cfg, q, f, o, j, planner.WORK, prng)
+        return
+    o.pending[j] = hi - lo
+    for part in range(lo, hi):
+        _hand_over(cfg, a, ch, b, q, c, f, o, planner.ASSIGNMENT, part, True, rng)
+
+
+@njit(cache=True)
+def _arrive(cfg: Config, a, ch, b, q, c, f, o: Organisation, kind, j, correct, rng, prng) -> None:
+    """``_Organisation.arrive``."""
+    if kind == planner.ASSIGNMENT:
+        _assign(cfg, a, ch, b, q, c, f, o, j, rng, prng)
+    elif kind == planner.SUBMISSION:
+        o.correct[j] = correct
+        _request(cfg, q, f, o, j, planner.CHECK, prng)
+    elif kind == planner.REDO:
+        o.redos[j] += 1
+        _request(cfg, q, f, o, j, planner.WORK, prng)
+    else:
+        parent = (j - 1) // cfg.branching
+        o.inputs_right[parent] = o.inputs_right[parent] and correct
+        o.pending[parent] -= 1
+        if o.pending[parent] == 0:
+            _request(cfg, q, f, o, parent, planner.WORK, prng)
+
+
+@njit(cache=True)
+def _record_output(cfg: Config, a: Agents, b: Buffers, c, f, rc, m: int, correct: bool) -> None:
+    """``_Organisation.record`` (``WorkerAgent.record_output``)."""
+    old = a.state[m].choice
+    new = rules.output_option(correct, cfg.truth, cfg.options)
+    a.state[m].choice = new
+    _one_hot(a, m, new)
+    if new != old:
+        _position(cfg, b, c, f, rc, old, new)
+
+
+@njit(cache=True)
+def _finish(cfg: Config, a, ch, b, q, c, f, o: Organisation, j: int, correct: bool, rng) -> None:
+    """``_Organisation.finish``."""
+    if j == 0:
+        c[C_SUCCESS] = int(correct)
+        schedule_step(q, f[F_NOW], ACCEPTED)
+    else:
+        _hand_over(cfg, a, ch, b, q, c, f, o, planner.REPORT, j, correct, rng)
+
+
+@njit(cache=True)
+def _desk_done(cfg: Config, a, ch, b, q, c, f, rc, o: Organisation, j, step, rng, prng, arng):
+    """``_Organisation.done``: the desk passes to the next in line, then the step's
+    outcome is drawn and passed on."""
+    m = _desk_of(cfg, o, j, step)
+    following = o.head[m]
+    if following >= 0:
+        o.head[m] = o.next_in_line[following]
+        if o.head[m] < 0:
+            o.tail[m] = -1
+        _begin(cfg, q, f, following, o.step[following], prng)
+    else:
+        o.busy[m] = False
+    if step == planner.WORK:
+        f[F_COST] += 1.0
+        correct = rules.execution_correct(o.error_rate[m], o.inputs_right[j], cfg.propagation, arng)
+        _record_output(cfg, a, b, c, f, rc, m, correct)
+        if checked(cfg.verify, j):
+            _hand_over(cfg, a, ch, b, q, c, f, o, planner.SUBMISSION, j, correct, rng)
+        else:
+            _finish(cfg, a, ch, b, q, c, f, o, j, correct, rng)
+        return
+    f[F_COST] += cfg.verification_cost
+    correct = o.correct[j]
+    flag = rules.flagged(correct, o.recall[m], arng)
+    _record_output(cfg, a, b, c, f, rc, m, flag or correct)
+    if not flag or o.redos[j] == cfg.max_redos:
+        _finish(cfg, a, ch, b, q, c, f, o, j, correct, rng)
+    else:
+        _hand_over(cfg, a, ch, b, q, c, f, o, planner.REDO, j, True, rng)
+
+
+@njit(cache=True)
+def _organisation(cfg, a, ch, b, q, c, f, rc, o: Organisation, ref, v, p, rng, prng, arng):
+    """A planner-worker protocol event: the start (the root reaches the planner), a
+    desk's step done (step ``v`` of subtask ``p``), a lost message noticed (``v``: its
+    ``2 * kind + correct``, about subtask ``p``; ``_Organisation.send``'s ``noticed``),
+    or the root's result accepted (the process ends one event later)."""
+    if ref == INIT:
+        _assign(cfg, a, ch, b, q, c, f, o, 0, rng, prng)
+    elif ref == DESK_DONE:
+        _desk_done(cfg, a, ch, b, q, c, f, rc, o, p, v, rng, prng, arng)
+    elif ref == LOSS_NOTICED:
+        kind, correct = v >> 1, v & 1 == 1
+        if cfg.fail_on_loss and (kind == planner.SUBMISSION or kind == planner.REPORT):
+            _arrive(cfg, a, ch, b, q, c, f, o, kind, p, False, rng, prng)
+        else:
+            _hand_over(cfg, a, ch, b, q, c, f, o, kind, p, correct, rng)
+    elif ref == ACCEPTED:
+        schedule_step(q, f[F_NOW], END)
+
+
+@njit(cache=True)
+def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, v, p, t, d, o, rng, prng, arng):
+    now = f[F_NOW]
+    if cfg.protocol == PLANNER:
+        _organisation(cfg, a, ch, b, q, c, f, rc, o, ref, v, p, rng, prng, arng)
+        return
     if cfg.protocol == SEQUENTIAL:
         if ref != END:
             _sequential(cfg, net, a, arcs, ch, b, q, c, f, rc, t.order, rng, arng)
@@ -1319,6 +1581,7 @@ def run_loop(
     rc: np.ndarray,
     turns: Turns,
     discussion: Discussion,
+    organisation: Organisation,
     fan_total: int,
     fan_max: int,
     chunk: int,
@@ -1337,6 +1600,7 @@ def run_loop(
         rc: The recorder's count of agents holding each option.
         turns: The turn-taking protocols' state.
         discussion: The hidden profile's state.
+        organisation: The planner-worker protocol's state.
         fan_total: Arcs of the network (most messages one bulk event can send).
         fan_max: Largest out-degree (most messages one agent's broadcast can send).
         chunk: Return after this many events (for progress reports).
@@ -1407,6 +1671,22 @@ def run_loop(
         borrowed(discussion.known),
         borrowed(discussion.surfaced),
     )
+    o = Organisation(
+        borrowed(organisation.workers),
+        borrowed(organisation.verifiers),
+        borrowed(organisation.error_rate),
+        borrowed(organisation.recall),
+        borrowed(organisation.pending),
+        borrowed(organisation.inputs_right),
+        borrowed(organisation.correct),
+        borrowed(organisation.redos),
+        borrowed(organisation.next_in_line),
+        borrowed(organisation.step),
+        borrowed(organisation.busy),
+        borrowed(organisation.head),
+        borrowed(organisation.tail),
+        borrowed(organisation.channel),
+    )
     processed = 0
     covered = 0  # deliveries and wake-ups the last check of the buffers covers
     while c[C_STOP] == RUNNING:
@@ -1462,14 +1742,16 @@ def run_loop(
         c[C_EVENTS] += 1
         processed += 1
         if ref < 0:
-            _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, turns, d, rng, prng, arng)
+            _protocol_event(
+                cfg, net, a, arcs, ch, b, q, c, f, rc, ref, v, p, turns, d, o, rng, prng, arng
+            )
             _stop_due(cfg, c, f)
             continue
         # A delivery: announcement `ann` to `v` on in-arc `p`.
         ann, option, limited = message_parts(ref)
         c[C_DELIVERED] += 1
         if limited:  # a capacity-limited channel: its slot is free again
-            outarc = net.out_of_in[p]
+            outarc = p if cfg.protocol == PLANNER else net.out_of_in[p]
             w = ch.arcs[outarc].head
             if w >= 0:
                 # The freed slot goes straight to the oldest waiting message.
@@ -1484,6 +1766,8 @@ def run_loop(
                 ch.arcs[outarc].in_transit -= 1
         if cfg.protocol == BANDIT:
             _take_result(cfg, a, c, v, ann, option)
+        elif cfg.protocol == PLANNER:
+            _arrive(cfg, a, ch, b, q, c, f, o, option >> 1, ann, option & 1 == 1, rng, prng)
         elif cfg.protocol == HIDDEN_PROFILE:
             _hear_mention(a, d, v, ann, option)
         elif _receive(cfg, a, arcs, b, v, p, ann, option, sent) and cfg.wake_on_message:

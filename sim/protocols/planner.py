@@ -57,14 +57,14 @@ about ``e (1 - r)``. :func:`analysis.theory.planner_worker_outcome` computes it 
 expected cost) level by level.
 
 Main entry points: :func:`planner_worker`, :class:`PlannerWorkerProtocol`,
-:func:`subtask_count`.
+:func:`subtask_count`, :func:`staff`.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Generator, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal, cast
 
 import numpy as np
 import simpy
@@ -74,8 +74,10 @@ from sim.agents.worker import Handoff, WorkerAgent
 from sim.distributions import Quantity, check_support, sample
 from sim.errors import ScenarioError
 from sim.protocols.basic import Process, ProtocolBase
+from sim.rules import execution_correct, flagged, output_option
 
 if TYPE_CHECKING:
+    from sim.config import ScenarioConfig
     from sim.society import Society
 
 MAX_SUBTASKS = 1_000_000
@@ -157,6 +159,48 @@ class PlannerWorkerProtocol(ProtocolBase):
         return self
 
 
+# Messages of the protocol (Handoff.kind), and the two steps a member's desk does.
+ASSIGNMENT, SUBMISSION, REDO, REPORT = range(4)
+WORK, CHECK = 0, 1
+
+
+def staff(config: ScenarioConfig, group_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The members with ``role = "worker"`` and those with ``role = "verifier"``, in
+    index order (member ``i`` is in population group ``group_of[i]``).
+
+    Raises:
+        ScenarioError: A group is not of ``worker`` agents, nobody has ``role =
+            "worker"``, verification is asked for without verifiers, or a channel loses
+            every message.
+    """
+    groups = config.population.groups
+    for i, group in enumerate(groups):
+        if group.agent != "worker":
+            raise ScenarioError(
+                f"protocol.kind = 'planner_worker' needs worker agents: "
+                f"population.groups.{i}.agent is {group.agent!r}, expected 'worker'"
+            )
+    roles = np.array([getattr(group, "role", "") for group in groups])[group_of]
+    workers, verifiers = np.flatnonzero(roles == "worker"), np.flatnonzero(roles == "verifier")
+    if not len(workers):
+        raise ScenarioError(
+            "protocol.kind = 'planner_worker' needs at least one member with "
+            "role = 'worker' (population.groups.N.role)"
+        )
+    verify = getattr(config.protocol, "verify", "none")
+    if verify != "none" and not len(verifiers):
+        raise ScenarioError(
+            f"protocol.verify = {verify!r} needs at least one member with "
+            "role = 'verifier' (population.groups.N.role)"
+        )
+    if any(channel.drop >= 1.0 for channel in config.group_channels()):
+        raise ScenarioError(
+            "channels.drop = 1 (or a group's channels.drop = 1) loses every message: "
+            "protocol 'planner_worker' would never finish"
+        )
+    return workers, verifiers
+
+
 def planner_worker(society: Society, config: PlannerWorkerProtocol) -> Process:
     """The ``planner_worker`` process of a society (see the module docstring).
 
@@ -171,43 +215,35 @@ def planner_worker(society: Society, config: PlannerWorkerProtocol) -> Process:
 
 
 class _Organisation:
-    """The state of one run: staffing, members' desks, events and the cost so far."""
+    """The state of one run: staffing, each subtask's progress, the members' desks.
+
+    The run is a state machine driven by two kinds of SimPy events, message arrivals
+    and the end of a desk's step (a timeout); everything else (passing a desk on,
+    starting a subtask whose inputs are in) happens inside those events. The fast
+    engine's loop (:mod:`sim.fast.loop`) replays the same transitions in the same order.
+    """
 
     def __init__(self, society: Society, config: PlannerWorkerProtocol) -> None:
-        for i, group in enumerate(society.config.population.groups):
-            if group.agent != "worker":
-                raise ScenarioError(
-                    f"protocol.kind = 'planner_worker' needs worker agents: "
-                    f"population.groups.{i}.agent is {group.agent!r}, expected 'worker'"
-                )
-        members = [m for m in society.members if isinstance(m, WorkerAgent)]
-        self.workers = [m for m in members if m.role == "worker"]
-        self.verifiers = [m for m in members if m.role == "verifier"]
-        if not self.workers:
-            raise ScenarioError(
-                "protocol.kind = 'planner_worker' needs at least one member with "
-                "role = 'worker' (population.groups.N.role)"
-            )
-        if config.verify != "none" and not self.verifiers:
-            raise ScenarioError(
-                f"protocol.verify = {config.verify!r} needs at least one member with "
-                "role = 'verifier' (population.groups.N.role)"
-            )
-        if any(channel.drop >= 1.0 for channel in society.config.group_channels()):
-            raise ScenarioError(
-                "channels.drop = 1 (or a group's channels.drop = 1) loses every message: "
-                "protocol 'planner_worker' would never finish"
-            )
+        members = society.members
+        workers, verifiers = staff(society.config, np.array([m.group for m in members]))
+        self.workers = [cast(WorkerAgent, members[i]) for i in workers]
+        self.verifiers = [cast(WorkerAgent, members[i]) for i in verifiers]
         self.society = society
         self.env = society.env
         self.config = config
-        self.count = subtask_count(config.depth, config.branching)
+        self.count = count = subtask_count(config.depth, config.branching)
         self.truth = society.world.truth
         self.options = society.world.options
-        self.desks: dict[int, deque[simpy.Event]] = {}
-        """Busy members, each with the events of those waiting for it."""
-        self.assigned: list[simpy.Event] = []
-        self.reported: list[simpy.Event] = []
+        self.pending = [0] * count
+        """Parts of each subtask whose results have not arrived."""
+        self.inputs_right = [True] * count
+        self.correct = [False] * count
+        """Each subtask's latest result (as its verifier received it, when checked)."""
+        self.redos = [0] * count
+        self.desks: dict[int, deque[tuple[int, int]]] = {}
+        """Busy members, each with the (subtask, step) waiting for it, first come first
+        served."""
+        self.accepted = self.env.event()
 
     # -- staffing and the tree -----------------------------------------------------------
 
@@ -227,81 +263,105 @@ class _Organisation:
     # -- the run -------------------------------------------------------------------------
 
     def run(self) -> Process:
-        env, outcome = self.env, self.society.outcome
-        outcome["task_cost"] = 0.0
-        self.assigned = [env.event() for _ in range(self.count)]
-        self.reported = [env.event() for _ in range(self.count)]
-        for j in range(1, self.count):
-            env.process(self.subtask(j))
-        yield from self.subtask(0)
+        self.society.outcome["task_cost"] = 0.0
+        self.assign(0)
+        yield self.accepted
 
-    def subtask(self, j: int) -> Process:
-        """Delegate subtask ``j``'s parts, wait for their results, execute (and redo)
-        it, have it verified, and report the accepted result."""
-        env, config, rng = self.env, self.config, self.society.agents_rng
-        worker = self.worker_of(j)
-        if j > 0:
-            yield self.assigned[j]
+    def assign(self, j: int) -> None:
+        """Subtask ``j`` reached its worker: it delegates the parts, or (a leaf) gets
+        to work."""
         parts = self.parts(j)
+        if not parts:
+            self.request(j, WORK)
+            return
+        self.pending[j] = len(parts)
+        worker = self.worker_of(j)
         for part in parts:
-            self.send(worker, self.worker_of(part), True, self.assigned[part], result=False)
-        inputs_right = True
-        if parts:
-            results = yield env.all_of([self.reported[part] for part in parts])
-            inputs_right = all(handoff.correct for handoff in results.values())
-        error = worker.error_rate
-        if not inputs_right:
-            error = config.error_propagation + (1.0 - config.error_propagation) * error
-        verifier = self.verifier_of(j)
-        redos = 0
-        while True:
-            yield from self.occupy(worker, config.work_time)
-            self.spend(1.0)
-            correct = bool(rng.random() >= error)
-            self.record(worker, correct)
-            holder = worker
-            if verifier is None:
-                break
-            submitted = env.event()
-            self.send(worker, verifier, correct, submitted, result=True)
-            correct = (yield submitted).correct
-            yield from self.occupy(verifier, config.verification_time)
-            self.spend(config.verification_cost)
-            flagged = not correct and bool(rng.random() < verifier.recall)
-            self.record(verifier, flagged or correct)  # the verdict was right
-            holder = verifier
-            if not flagged or redos == config.max_redos:
-                break
-            redo = env.event()
-            self.send(verifier, worker, True, redo, result=False)
-            yield redo
-            redos += 1
-        if j == 0:
-            self.society.outcome["task_success"] = correct
-        else:
-            parent = self.worker_of((j - 1) // config.branching)
-            self.send(holder, parent, correct, self.reported[j], result=True)
+            self.send(worker, self.worker_of(part), ASSIGNMENT, part, True)
 
-    # -- what a step does ----------------------------------------------------------------
+    def arrive(self, handoff: Handoff) -> None:
+        """A handoff reached its receiver (or, a result lost under ``on_loss =
+        "fail"``, is taken for a wrong one)."""
+        j = handoff.subtask
+        if handoff.kind == ASSIGNMENT:
+            self.assign(j)
+        elif handoff.kind == SUBMISSION:
+            self.correct[j] = handoff.correct
+            self.request(j, CHECK)
+        elif handoff.kind == REDO:
+            self.redos[j] += 1
+            self.request(j, WORK)
+        else:  # a part's result reached the parent's worker
+            parent = (j - 1) // self.config.branching
+            self.inputs_right[parent] = self.inputs_right[parent] and handoff.correct
+            self.pending[parent] -= 1
+            if self.pending[parent] == 0:
+                self.request(parent, WORK)
 
-    def occupy(self, member: WorkerAgent, duration: Quantity) -> Generator[simpy.Event, Any, None]:
-        """Wait until ``member`` is free (first come, first served), then keep it busy for
-        ``duration``."""
+    def request(self, j: int, step: int) -> None:
+        """Subtask ``j`` needs its worker (``WORK``) or verifier (``CHECK``): at once
+        if free, else after those already waiting."""
+        member = self.member(j, step)
         waiting = self.desks.get(member.index)
-        if waiting is None:  # free: no event needed to take it
+        if waiting is None:
             self.desks[member.index] = deque()
+            self.begin(j, step)
         else:
-            turn = self.env.event()
-            waiting.append(turn)
-            yield turn
+            waiting.append((j, step))
+
+    def member(self, j: int, step: int) -> WorkerAgent:
+        verifier = self.verifier_of(j) if step == CHECK else None
+        return self.worker_of(j) if verifier is None else verifier
+
+    def begin(self, j: int, step: int) -> None:
+        duration = self.config.work_time if step == WORK else self.config.verification_time
         if not isinstance(duration, int | float):
             duration = float(sample(duration, self.society.protocol_rng, 1)[0])
-        yield self.env.timeout(duration)
+        self.env.timeout(duration, (j, step)).callbacks.append(self.done)
+
+    def done(self, event: simpy.Event) -> None:
+        """A desk finished a step: it passes to the next in line, then the step's
+        outcome is drawn and passed on."""
+        j, step = cast(tuple[int, int], event.value)
+        member = self.member(j, step)
         waiting = self.desks[member.index]
         if waiting:
-            waiting.popleft().succeed()  # the desk passes straight to the next in line
+            self.begin(*waiting.popleft())
         else:
             del self.desks[member.index]
+        config, rng = self.config, self.society.agents_rng
+        if step == WORK:
+            self.spend(1.0)
+            correct = execution_correct(
+                member.error_rate, self.inputs_right[j], config.error_propagation, rng
+            )
+            self.record(member, correct)
+            verifier = self.verifier_of(j)
+            if verifier is None:
+                self.finish(j, member, correct)
+            else:
+                self.send(member, verifier, SUBMISSION, j, correct)
+            return
+        self.spend(config.verification_cost)
+        correct = self.correct[j]
+        flag = flagged(correct, member.recall, rng)
+        self.record(member, flag or correct)  # the verdict was right
+        if not flag or self.redos[j] == config.max_redos:
+            self.finish(j, member, correct)
+        else:
+            self.send(member, self.worker_of(j), REDO, j, True)
+
+    def finish(self, j: int, holder: WorkerAgent, correct: bool) -> None:
+        """Subtask ``j``'s result is accepted: it goes up to the parent's worker, or
+        (the root) ends the run."""
+        if j == 0:
+            self.society.outcome["task_success"] = correct
+            self.accepted.succeed()
+        else:
+            parent = (j - 1) // self.config.branching
+            self.send(holder, self.worker_of(parent), REPORT, j, correct)
+
+    # -- what a step does ----------------------------------------------------------------
 
     def spend(self, units: float) -> None:
         self.society.outcome["task_cost"] += units
@@ -311,37 +371,28 @@ class _Organisation:
         member.record_output(correct, self.truth)
         self.society.record_decision(member, old, announce=False)
 
-    def handoff(self, sender: WorkerAgent, correct: bool, delivered: simpy.Event) -> Handoff:
-        option = self.truth if correct else (self.truth + 1) % self.options
-        return Handoff(sender.index, option, float(self.env.now), correct, delivered)
+    def handoff(self, sender: WorkerAgent, kind: int, j: int, correct: bool) -> Handoff:
+        option = output_option(correct, self.truth, self.options)
+        return Handoff(sender.index, option, float(self.env.now), correct, kind, j, self.arrive)
 
     def send(
-        self,
-        sender: WorkerAgent,
-        receiver: WorkerAgent,
-        correct: bool,
-        delivered: simpy.Event,
-        *,
-        result: bool,
+        self, sender: WorkerAgent, receiver: WorkerAgent, kind: int, j: int, correct: bool
     ) -> None:
-        """Send a handoff; ``delivered`` succeeds with it on arrival. A loss is noticed
-        ``loss_timeout`` later: then the handoff is sent again, or (a result under
-        ``on_loss = "fail"``) ``delivered`` succeeds with a wrong result."""
+        """Send a handoff. A loss is noticed ``loss_timeout`` later: then the handoff is
+        sent again, or (a result under ``on_loss = "fail"``) taken for a wrong result."""
         channels = self.society.channels
         lost_before = channels.dropped
         channels.broadcast(
-            sender.index,
-            np.array([receiver.index]),
-            self.handoff(sender, correct, delivered),
+            sender.index, np.array([receiver.index]), self.handoff(sender, kind, j, correct)
         )
         if channels.dropped == lost_before:
             return
-        corrupted = result and self.config.on_loss == "fail"
+        corrupted = kind in (SUBMISSION, REPORT) and self.config.on_loss == "fail"
 
         def noticed(_: simpy.Event) -> None:
             if corrupted:
-                delivered.succeed(self.handoff(sender, False, delivered))
+                self.arrive(self.handoff(sender, kind, j, False))
             else:
-                self.send(sender, receiver, correct, delivered, result=result)
+                self.send(sender, receiver, kind, j, correct)
 
         self.env.timeout(self.config.loss_timeout).callbacks.append(noticed)
