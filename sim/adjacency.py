@@ -175,7 +175,7 @@ def _triangle_pairs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return u, v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _transpose_into(
     n: int,
     indptr: np.ndarray,

@@ -16,6 +16,7 @@ seeds by both engines, and checked two ways:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -463,11 +464,20 @@ def test_a_run_ends_at_max_time_though_its_last_messages_are_never_queued() -> N
         assert fast.timeseries.equals(simpy.timeseries)
 
 
+def _herding_on_the_fast_engine() -> sim.Scenario:
+    path, overrides = CASES["social + bayesian, asynchronous, watts_strogatz, loss"]
+    return sim.load(SCENARIOS / path, {**overrides, "engine": "fast"})
+
+
+def _assert_same_run(got: sim.RunResult, expected: sim.RunResult) -> None:
+    assert got.summary | {"wall_seconds": 0} == expected.summary | {"wall_seconds": 0}
+    assert got.timeseries.equals(expected.timeseries)
+
+
 def test_a_queue_reserved_smaller_grows_and_gives_the_same_run(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    path, overrides = CASES["social + bayesian, asynchronous, watts_strogatz, loss"]
-    scenario = sim.load(SCENARIOS / path, {**overrides, "engine": "fast"})
+    scenario = _herding_on_the_fast_engine()
     expected = scenario.run(seed=3)
     new, asked = fast_calendar.new, []
 
@@ -480,8 +490,25 @@ def test_a_queue_reserved_smaller_grows_and_gives_the_same_run(
     monkeypatch.setattr(fast_calendar, "new", refuse_large)
     got = scenario.run(seed=3)
     assert asked[1] * 2 == asked[0]
-    assert got.summary | {"wall_seconds": 0} == expected.summary | {"wall_seconds": 0}
-    assert got.timeseries.equals(expected.timeseries)
+    _assert_same_run(got, expected)
+
+
+def test_a_network_transposed_in_a_second_thread_gives_the_same_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scenario = _herding_on_the_fast_engine()
+    expected = scenario.run(seed=5)
+    pools = []
+
+    def counted(max_workers: int) -> ThreadPoolExecutor:
+        pools.append(max_workers)
+        return ThreadPoolExecutor(max_workers)
+
+    monkeypatch.setattr(fast_engine, "_PARALLEL_ARCS", 0)  # every network, threaded
+    monkeypatch.setattr(fast_engine, "ThreadPoolExecutor", counted)
+    got = scenario.run(seed=5)
+    assert pools == [1]
+    _assert_same_run(got, expected)
 
 
 def test_every_stylized_kind_and_protocol_is_covered() -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -170,7 +171,7 @@ def _distribution(value: Quantity) -> tuple[int, float, float]:
     raise AssertionError(f"{value!r} cannot pass validation")  # normal: support below 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _agent_records(
     state: np.ndarray,
     group: np.ndarray,
@@ -202,7 +203,7 @@ def _agent_records(
         r.group_time = -1.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _initial_opinion(
     opinion: np.ndarray,
     signals: np.ndarray,
@@ -212,17 +213,29 @@ def _initial_opinion(
 ) -> None:
     """Own evidence and the belief it gives, and the public belief before any
     announcement (the prior), for every agent (what each SimPy agent computes when it
-    is made)."""
-    scratch = np.empty(opinion.shape[2])
-    public = np.empty((len(log_prior), opinion.shape[2]))
-    for g in range(len(log_prior)):
+    is made). Both depend only on the agent's group, signal and accuracy: an agent
+    whose group and signal were last seen with the same accuracy copies those rows."""
+    options = opinion.shape[2]
+    scratch = np.empty(options)
+    groups = len(log_prior)
+    public = np.empty((groups, options))
+    for g in range(groups):
         public[g] = rules.log_normalize(log_prior[g])
+    seen = np.full((groups, options), np.nan)  # accuracy of the rows kept (NaN: none)
+    own = np.empty((groups, options, options))
+    belief = np.empty((groups, options, options))
     for i in range(len(signals)):
-        rules.signal_log_likelihood_into(opinion[i, loop.OWN], signals[i], accuracy[i])
-        for k in range(len(scratch)):
-            scratch[k] = log_prior[group[i], k] + opinion[i, loop.OWN, k]
-            opinion[i, loop.PUBLIC, k] = public[group[i], k]
-        rules.normalize_into(opinion[i, loop.BELIEF], scratch)
+        g, signal = group[i], signals[i]
+        if accuracy[i] != seen[g, signal]:
+            rules.signal_log_likelihood_into(own[g, signal], signal, accuracy[i])
+            for k in range(options):
+                scratch[k] = log_prior[g, k] + own[g, signal, k]
+            rules.normalize_into(belief[g, signal], scratch)
+            seen[g, signal] = accuracy[i]
+        for k in range(options):
+            opinion[i, loop.OWN, k] = own[g, signal, k]
+            opinion[i, loop.PUBLIC, k] = public[g, k]
+            opinion[i, loop.BELIEF, k] = belief[g, signal, k]
 
 
 @njit(cache=True)
@@ -295,6 +308,11 @@ def _bucket_width(config: ScenarioConfig) -> float:
     if not spread > 0.0 or not math.isfinite(spread):
         spread = 1.0
     return 8.0 * spread / calendar.BUCKETS
+
+
+_PARALLEL_ARCS = 1 << 20
+"""Networks with at least this many arcs are transposed in a second thread (compiled
+code that releases the GIL) while the agents' arrays are filled."""
 
 
 def _grown(array: np.ndarray, size: int) -> np.ndarray:
@@ -385,8 +403,15 @@ class FastRun:
         self._arcs = np.zeros(messaging.n_arcs, dtype=loop.INARC)  # nothing heard yet
         self._channels = self._channel_state(config, messaging)
         capacities = len(self._channels.arcs) > 0
-        self._net = self._network(messaging, self._cfg.degroots, weighted, capacities)
-        self._agents = self._population(config, population, signals, accuracy_of)
+        arguments = (messaging, self._cfg.degroots, weighted, capacities)
+        if messaging.n_arcs < _PARALLEL_ARCS:
+            self._net = self._network(*arguments)
+            self._agents = self._population(config, population, signals, accuracy_of)
+        else:  # the network's transpose on a second core while the agents are made
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                transposing = pool.submit(self._network, *arguments)
+                self._agents = self._population(config, population, signals, accuracy_of)
+                self._net = transposing.result()
         kinds: set[str] = {g.agent for g in groups}
         out_degree = np.diff(messaging.indptr)
         self._fan_total = int(messaging.n_arcs)
