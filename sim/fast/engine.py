@@ -416,6 +416,11 @@ class FastRun:
         out_degree = np.diff(messaging.indptr)
         self._fan_total = int(messaging.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0
+        if isinstance(protocol, PlannerWorkerProtocol):
+            # An organisation's event sends at most `branching` messages (the network
+            # carries none), each possibly lost (a timer), and starts at most one step.
+            fan = 2 * protocol.branching + 2
+            self._fan_total, self._fan_max = max(self._fan_total, fan), max(self._fan_max, fan)
         self._in_max = int(np.diff(self._net.in_ptr).max()) if n else 0
         queues = bool(np.any(self._channels.settings["queue"]))
         self._buffers = self._initial_buffers(n, kinds, queues)
@@ -626,14 +631,6 @@ class FastRun:
             queued = np.zeros(len(pairs), dtype=loop.QUEUED)
             queued["head"] = queued["tail"] = -1
             self._channels = self._channels._replace(arcs=queued)
-        # Every event sends at most `branching` messages, each possibly lost (a timer),
-        # and starts at most one desk's step.
-        fan = 2 * cfg.branching + 2
-        self._fan_total, self._fan_max = max(self._fan_total, fan), max(self._fan_max, fan)
-        if len(self._buffers.waiting):
-            size = self._fan_total + self._fan_max + 16
-            self._buffers = self._buffers._replace(waiting=np.empty(size, dtype=loop.WAITING))
-        self._buffers = self._buffers._replace(scratch=np.empty((2, self._fan_max)))
 
         def skill(name: str) -> np.ndarray:
             values = population.params.get(name)
