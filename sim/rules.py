@@ -22,6 +22,7 @@ Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_nor
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import numpy as np
 from numba import njit
@@ -128,6 +129,14 @@ def probabilities(log_weights: np.ndarray) -> np.ndarray:
     return out
 
 
+@cast(Any, njit)(cache=True, _nrt=True)
+def draw_index(rng: np.random.Generator, n: int) -> int:
+    """``rng.integers(0, n)``, the same draw, in a function of its own: numba's
+    ``integers`` allocates, and the fast engine's loop, which inlines :func:`choose`,
+    is compiled without reference counting (see :mod:`sim.fast.intrinsics`)."""
+    return int(rng.integers(0, n))
+
+
 @njit(cache=True, inline="always")
 def choose(scores: np.ndarray, first: int, second: int, rng: np.random.Generator) -> int:
     """The option of highest score; ties go to ``first``, then ``second``, else uniform.
@@ -151,7 +160,7 @@ def choose(scores: np.ndarray, first: int, second: int, rng: np.random.Generator
         return first
     if second >= 0 and scores[second] >= threshold:
         return second
-    pick = rng.integers(0, tied)
+    pick = draw_index(rng, tied)
     for k in range(len(scores)):
         if scores[k] >= threshold:
             if pick == 0:
@@ -239,6 +248,16 @@ def threshold_candidates(counts: np.ndarray, threshold: float) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
+def signal_terms(accuracy: float, options: int) -> tuple[float, float, float]:
+    """What a Bayesian agent's signal of the given accuracy weighs, as the public-belief
+    kernels take it: the probability of each wrong signal, and the logarithms of the
+    right and of a wrong signal's probability (clipped away from 0). Computed once, it
+    spares those kernels two logarithms per call."""
+    wrong = (1.0 - accuracy) / (options - 1)
+    return wrong, math.log(max(accuracy, _EPS)), math.log(max(wrong, _EPS))
+
+
+@njit(cache=True, inline="always")
 def action_probabilities_into(
     out: np.ndarray, posterior: np.ndarray, log_public: np.ndarray, accuracy: float, tie_rule: int
 ) -> None:
@@ -248,10 +267,25 @@ def action_probabilities_into(
     The agent draws a signal of the given accuracy, forms its posterior and acts by the
     tie rule (:data:`TIE_RULES`); the result marginalises over its signal.
     """
+    wrong, log_right, log_wrong = signal_terms(accuracy, len(log_public))
+    action_probabilities_terms_into(
+        out, posterior, log_public, accuracy, wrong, log_right, log_wrong, tie_rule
+    )
+
+
+@njit(cache=True, inline="always")
+def action_probabilities_terms_into(
+    out: np.ndarray,
+    posterior: np.ndarray,
+    log_public: np.ndarray,
+    accuracy: float,
+    wrong: float,
+    log_right: float,
+    log_wrong: float,
+    tie_rule: int,
+) -> None:
+    """:func:`action_probabilities_into` given the signal's terms (:func:`signal_terms`)."""
     k = len(log_public)
-    wrong = (1.0 - accuracy) / (k - 1)
-    log_right = math.log(max(accuracy, 1e-12))
-    log_wrong = math.log(max(wrong, 1e-12))
     for state in range(k):
         for a in range(k):
             out[state, a] = 0.0
@@ -304,7 +338,41 @@ def update_public_belief_counts_into(
     at a time in option order, so the rounding is the same however the announcements
     arrived.
     """
-    action_probabilities_into(likelihood, posterior, log_public, accuracy, tie_rule)
+    wrong, log_right, log_wrong = signal_terms(accuracy, len(log_public))
+    update_public_belief_counts_terms_into(
+        out,
+        log_public,
+        counts,
+        accuracy,
+        wrong,
+        log_right,
+        log_wrong,
+        tie_rule,
+        likelihood,
+        posterior,
+    )
+
+
+@njit(cache=True, inline="always")
+def update_public_belief_counts_terms_into(
+    out: np.ndarray,
+    log_public: np.ndarray,
+    counts: np.ndarray,
+    accuracy: float,
+    wrong: float,
+    log_right: float,
+    log_wrong: float,
+    tie_rule: int,
+    likelihood: np.ndarray,
+    posterior: np.ndarray,
+) -> None:
+    """:func:`update_public_belief_counts_into` given the signal's terms
+    (:func:`signal_terms`). An action's likelihood is most often exactly the right or a
+    wrong signal's probability, whose logarithm the terms already hold (the same value to
+    the bit: ``log`` of the same number)."""
+    action_probabilities_terms_into(
+        likelihood, posterior, log_public, accuracy, wrong, log_right, log_wrong, tie_rule
+    )
     k = len(log_public)
     for state in range(k):
         out[state] = 0.0
@@ -318,7 +386,13 @@ def update_public_belief_counts_into(
                 informative = False
         if informative:
             for state in range(k):
-                posterior[state] = math.log(likelihood[state, option])
+                value = likelihood[state, option]
+                if value == accuracy and accuracy >= _EPS:
+                    posterior[state] = log_right
+                elif value == wrong and wrong >= _EPS:
+                    posterior[state] = log_wrong
+                else:
+                    posterior[state] = math.log(value)
             for _ in range(times):
                 for state in range(k):
                     out[state] += posterior[state]

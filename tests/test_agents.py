@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from sim import rules
 from sim.agents.base import Announcement
 from sim.agents.bayesian import action_probabilities, cascade_action, public_log_belief
 from sim.rules import (
@@ -111,6 +112,53 @@ def test_both_normalisations_agree_to_the_bit() -> None:
         assert alone.tobytes() == kept.tobytes()
         assert probabilities.sum() == pytest.approx(1.0)
         assert np.allclose(probabilities, np.exp(alone))
+
+
+def _public_update_with_every_log(
+    log_public: np.ndarray, counts: np.ndarray, accuracy: float, tie_rule: int
+) -> np.ndarray:
+    """The public-belief update as first written: the logarithm of every likelihood taken
+    afresh (``math.log`` is the C library's, as in compiled code)."""
+    likelihood = rules.action_probabilities(log_public, accuracy, tie_rule)
+    k = len(log_public)
+    out = np.zeros(k)
+    for option in range(k):
+        if counts[option] == 0 or not (likelihood[:, option] > 0.0).all():
+            continue
+        logs = [math.log(likelihood[state, option]) for state in range(k)]
+        for _ in range(int(counts[option])):
+            for state in range(k):
+                out[state] += logs[state]
+    out = log_public + out
+    log_normalize_in_place(out)
+    return out
+
+
+def test_public_update_reuses_the_signal_logs_to_the_bit() -> None:
+    """The kernel takes the logarithms of a right and a wrong signal once
+    (``signal_terms``) and reuses them for likelihoods equal to those probabilities: the
+    public beliefs must be the very numbers the plain computation gives, on both tie
+    rules, in and out of cascades, at exact ties and at degenerate accuracies."""
+    rng = np.random.default_rng(11)
+    accuracies = [0.5, 0.55, 0.6, 0.7, 0.9, 0.999, 1.0, 1e-13, 0.0]
+    for trial in range(3000):
+        k = int(rng.integers(2, 5))
+        accuracy = accuracies[trial % len(accuracies)]
+        if trial % 3 == 0:  # public beliefs reached by earlier updates: exact ties included
+            log_public = np.log(np.full(k, 1.0 / k))
+            for _ in range(int(rng.integers(0, 4))):
+                earlier = rng.integers(0, 3, k).astype(np.float64)
+                log_public = rules.update_public_belief_counts(
+                    log_public, earlier, accuracy, trial % 2
+                )
+        else:
+            log_public = rng.normal(0.0, 2.0, k)
+            log_normalize_in_place(log_public)
+        counts = rng.integers(0, 4, k).astype(np.float64)
+        for tie_rule in (0, 1):
+            got = rules.update_public_belief_counts(log_public, counts, accuracy, tie_rule)
+            expected = _public_update_with_every_log(log_public, counts, accuracy, tie_rule)
+            assert got.tobytes() == expected.tobytes(), (trial, accuracy, tie_rule)
 
 
 def test_threshold_candidates() -> None:

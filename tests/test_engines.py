@@ -637,6 +637,21 @@ def test_buffers_grow_and_progress_is_reported(monkeypatch: pytest.MonkeyPatch) 
     assert result.timeseries.equals(reference.timeseries)
 
 
+def test_announcements_are_kept_only_for_the_agents_that_read_them() -> None:
+    """What an announcement carries besides its option (a DeGroot belief, a stated
+    confidence, cited evidence) is stored only if some agent reads it: herding among
+    social and Bayesian learners stores nothing, DeGroot agents one record each."""
+    herding = FastRun(_herding_on_the_fast_engine().config, seed=1)
+    herding.run()
+    assert herding._counters[fast_engine.loop.C_ANNS] > 0
+    assert len(herding._buffers.anns) == 0
+    path, overrides = CASES["degroot, rounds, barabasi_albert"]
+    degroot = FastRun(sim.load(SCENARIOS / path, overrides).config, seed=1)
+    degroot.run()
+    made = degroot._counters[fast_engine.loop.C_ANNS]
+    assert len(degroot._buffers.anns) >= made > 0
+
+
 def test_messages_waiting_for_a_busy_channel_reuse_their_records() -> None:
     """The record of a message waiting for a capacity-limited channel is free again once
     the message leaves: a long run uses about as many as ever wait at once, not one per

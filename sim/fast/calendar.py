@@ -38,6 +38,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from sim.fast.intrinsics import counted, lean
+
 EVENT = np.dtype(
     [
         ("time", np.float64),
@@ -265,7 +267,7 @@ def schedule(q: Calendar, time: float, code: int, receiver: int, inarc: int, sen
     _place(q, spare, seq)
 
 
-@njit(cache=True)
+@lean
 def _free_chain(q: Calendar, row: int) -> None:
     q.buckets[row, HEAD] = -1
     q.buckets[row, TAIL] = -1
@@ -304,6 +306,13 @@ def _sort_run(q: Calendar, lo: int, hi: int) -> None:
                 j -= 1
             current[j] = q.spare[1]
         return
+    _merge_sort_run(current, lo, hi)
+
+
+@counted
+def _merge_sort_run(current: np.ndarray, lo: int, hi: int) -> None:
+    """Stable sort of ``current[lo:hi]`` on time by merge sort (it allocates, so it is
+    kept out of :func:`_load`)."""
     run = current[lo:hi].copy()
     times = np.empty(hi - lo)
     for i in range(hi - lo):
@@ -312,7 +321,7 @@ def _sort_run(q: Calendar, lo: int, hi: int) -> None:
         current[lo + i] = run[k]
 
 
-@njit(cache=True)
+@lean
 def _load(q: Calendar, index: int) -> None:
     """Copy bucket ``index`` into ``current`` in ``(time, seq)`` order and free its
     blocks.
@@ -366,7 +375,7 @@ def _load(q: Calendar, index: int) -> None:
     q.state[Q_LEN] = count
 
 
-@njit(cache=True)
+@lean
 def _rebuild(q: Calendar) -> None:
     """Start a new window at the earliest overflow event, with a bucket width that
     spreads the overflow's time span over half the window, and refile the overflow."""

@@ -1,4 +1,4 @@
-"""Two low-level tools for the compiled loop that numba does not offer.
+"""Low-level tools for the compiled loop that numba does not offer as such.
 
 **Borrowed arrays.** Numba counts references on every array a compiled function
 receives, and inlined helpers are no exception: each array argument costs an atomic
@@ -9,21 +9,33 @@ decrements become no-ops). The loop borrows every array it receives once, on ent
 the arrays stay alive because its caller holds them, and no borrowed view outlives the
 call (the loop returns a status code only).
 
-**Prefetching.** At a million agents the state a delivery touches (the receiver's record and opinion
-row, the in-arc's record) is almost never in cache, and the loop's long dependency
-chain keeps the processor from starting those loads early by itself. The loop knows
-which events come next (a loaded bucket is sorted), so it asks for their rows a few
-events ahead with LLVM's ``prefetch`` intrinsic, which numba does not expose.
+**Prefetching.** At a million agents the state a delivery touches (the receiver's
+record and opinion row, the in-arc's record) is almost never in cache, and the loop's
+long dependency chain keeps the processor from starting those loads early by itself.
+The loop knows which events come next (a loaded bucket is sorted), so it asks for their
+rows a few events ahead with LLVM's ``prefetch`` intrinsic, which numba does not
+expose.
 
-Main entry points: :func:`borrowed`, :func:`prefetch_row`.
+**Compiling without reference counts.** Borrowing makes the counts no-ops, but numba
+still calls its runtime for each (for every array view a helper takes, too). In the
+million-agent run those calls took 5 % of the profile themselves, and the calls cost
+more than that: the run's opening burst, where they were densest, went from 10 % of
+the profile to 4 % without them (the registers saved around each call, presumably).
+The loop and the helpers it spends its time in are compiled with numba's runtime
+turned off (:data:`lean`), so no such call is emitted at all. Such code cannot
+allocate; numba compiles a function called from it the same way unless told otherwise,
+so every other compiled helper of the loop is declared :data:`counted` (the runtime
+on, numba's default), and whatever allocates stays there.
+
+Main entry points: :func:`borrowed`, :func:`prefetch_row`, :data:`lean`, :data:`counted`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from llvmlite import ir
-from numba import types
+from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
@@ -74,3 +86,12 @@ def _borrowed(typingctx: Any, array: types.Type) -> Any:
 borrowed: Any = intrinsic(_borrowed)
 """``borrowed(array)`` in compiled code: the same array without reference counting
 (see the module docstring). Only for arrays that outlive every use of the view."""
+
+
+lean: Any = cast(Any, njit)(cache=True, _nrt=False)
+"""Decorator: compile (and cache) without numba's runtime: no reference counts, no
+allocation (see the module docstring)."""
+
+counted: Any = cast(Any, njit)(cache=True, _nrt=True)
+"""Decorator: compile (and cache) with numba's runtime, even when called from
+:data:`lean` code (which would otherwise compile it without)."""

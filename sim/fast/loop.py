@@ -52,7 +52,7 @@ from numba import njit
 from sim import rules
 from sim.fast import calendar
 from sim.fast.calendar import Calendar
-from sim.fast.intrinsics import borrowed, prefetch_row
+from sim.fast.intrinsics import borrowed, counted, lean, prefetch_row
 from sim.protocols import planner
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
@@ -185,18 +185,13 @@ PERSUASION = np.dtype(
 delivery reads for every agent, and which these would take past a cache line)."""
 
 ANNOUNCEMENT = np.dtype(
-    [
-        ("time", np.float64),
-        ("slot", np.int64),
-        ("confidence", np.float64),
-        ("option", np.int32),
-        ("evidence", np.int32),
-    ],
-    align=True,
+    [("slot", np.int64), ("confidence", np.float64), ("evidence", np.int32)], align=True
 )
-"""An announcement: when, which option, (DeGroot) the row of the belief it carries in
-:attr:`Buffers.pool` (-1: none), (read by confidence agents only) the confidence
-stated and (read by Dirichlet agents only) the evidence cited (-1: none)."""
+"""What an announcement carries besides its option (which its message code holds), for
+the agents that read it: (DeGroot) the row of the belief it carries in
+:attr:`Buffers.pool` (-1: none), (confidence agents) the confidence stated and
+(Dirichlet agents) the evidence cited (-1: none). Kept only when such agents exist
+(:func:`keeps_announcements`); otherwise an announcement is just a number."""
 
 WAITING = np.dtype(
     [("latency", np.float64), ("sent", np.float64), ("next", np.int64), ("code", np.int64)],
@@ -385,7 +380,7 @@ class Buffers(NamedTuple):
 # -------------------------------------------------------------------------- recorder
 
 
-@njit(cache=True)
+@counted
 def _write_row(cfg: Config, b: Buffers, c: np.ndarray, time: float, rc: np.ndarray) -> None:
     row = b.rows[c[C_ROWS]]
     row[0] = time
@@ -397,14 +392,14 @@ def _write_row(cfg: Config, b: Buffers, c: np.ndarray, time: float, rc: np.ndarr
     c[C_ROWS] += 1
 
 
-@njit(cache=True)
+@counted
 def _sample_until(cfg: Config, b: Buffers, c: np.ndarray, f: np.ndarray, rc, now) -> None:
     while f[F_NEXT_SAMPLE] < now:
         _write_row(cfg, b, c, f[F_NEXT_SAMPLE], rc)
         f[F_NEXT_SAMPLE] += cfg.record_interval
 
 
-@njit(cache=True)
+@counted
 def finish_rows(cfg: Config, b: Buffers, c: np.ndarray, f: np.ndarray, rc) -> None:
     """Rows up to the final time and a last row at it (``Recorder.finish``)."""
     now = f[F_NOW]
@@ -426,8 +421,12 @@ def _position(cfg: Config, b: Buffers, c, f, rc, old: int, new: int) -> None:
     if rc[new] == cfg.n:
         c[C_CONSENSUS] = 1
         f[F_CONSENSUS_SINCE] = f[F_NOW]
-    elif c[C_CONSENSUS] == 1 and rc.max() < cfg.n:
-        c[C_CONSENSUS] = 0
+    elif c[C_CONSENSUS] == 1:
+        most = 0  # rc.max() (which needs numba's runtime; see sim.fast.intrinsics)
+        for k in range(len(rc)):
+            most = max(most, rc[k])
+        if most < cfg.n:
+            c[C_CONSENSUS] = 0
 
 
 # -------------------------------------------------------------------------- messages
@@ -476,14 +475,18 @@ def _social(a: Agents, v: int, rng) -> bool:
 
 
 @njit(cache=True, inline="always")
-def _update_public(a: Agents, v: int, r) -> None:
+def _update_public(a: Agents, v: int, r, wrong: float, log_right: float, log_wrong: float) -> None:
     """``v``'s public belief after the latest group of first announcements (the
-    ``COUNTS`` plane), made on the ``BASE`` plane."""
-    rules.update_public_belief_counts_into(
+    ``COUNTS`` plane), made on the ``BASE`` plane; the other arguments are the
+    :func:`sim.rules.signal_terms` of the accuracy it assumes."""
+    rules.update_public_belief_counts_terms_into(
         a.opinion[v, PUBLIC],
         a.opinion[v, BASE],
         a.opinion[v, COUNTS],
         r.assumed,
+        wrong,
+        log_right,
+        log_wrong,
         r.tie,
         a.likelihood,
         a.posterior,
@@ -509,7 +512,16 @@ def _new_group(a: Agents, v: int) -> None:
         counts[k] = 0.0
 
 
-@njit(cache=True)
+@counted
+def _merge_sort_heard(times: np.ndarray, options: np.ndarray, count: int) -> None:
+    """Stable sort of ``times[:count]``, ``options[:count]`` on time (for a long history:
+    it allocates, so it is kept out of :func:`_recompute_public`)."""
+    order = np.argsort(times[:count], kind="mergesort")
+    times[:count] = times[:count][order]
+    options[:count] = options[:count][order]
+
+
+@lean
 def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int) -> None:
     """Bayesian public log belief from the first announcements ``v`` heard, grouped by
     sending time (``PublicBeliefs.node_after(announcement_groups(...))``), and the
@@ -531,11 +543,10 @@ def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: 
                 j -= 1
             times[j], options[j] = t, o
     else:
-        order = np.argsort(times[:count], kind="mergesort")
-        times[:count] = times[:count][order]
-        options[:count] = options[:count][order]
+        _merge_sort_heard(times, options, count)
     r = a.state[v]
     _start_public(a, v, r)
+    wrong, log_right, log_wrong = rules.signal_terms(r.assumed, len(a.scores))
     last = -1.0
     start = 0
     while start < count:
@@ -545,7 +556,7 @@ def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: 
         _new_group(a, v)
         for i in range(start, end):
             a.opinion[v, COUNTS, int(options[i])] += 1.0
-        _update_public(a, v, r)
+        _update_public(a, v, r, wrong, log_right, log_wrong)
         last = times[start]
         start = end
     r.group_time = last
@@ -569,7 +580,8 @@ def _first_heard(a: Agents, v: int, time: float, option: int, replaced: bool) ->
         _new_group(a, v)
         r.group_time = time
     a.opinion[v, COUNTS, option] += 1.0
-    _update_public(a, v, r)
+    wrong, log_right, log_wrong = rules.signal_terms(r.assumed, len(a.scores))
+    _update_public(a, v, r, wrong, log_right, log_wrong)
 
 
 @njit(cache=True, inline="always")
@@ -588,7 +600,7 @@ def _bayesian(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng
     return r.choice != previous
 
 
-@njit(cache=True)
+@counted
 def _degroot(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng) -> bool:
     """``DeGrootAgent.decide``."""
     r = a.state[v]
@@ -620,14 +632,14 @@ def _degroot(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng)
     return False
 
 
-@njit(cache=True)
+@counted
 def _one_hot(a: Agents, v: int, option: int) -> None:
     for k in range(len(a.scores)):
         a.opinion[v, BELIEF, k] = 0.0
     a.opinion[v, BELIEF, option] = 1.0
 
 
-@njit(cache=True)
+@counted
 def _threshold(a: Agents, v: int, rng) -> bool:
     """``ThresholdAgent.decide``."""
     r = a.state[v]
@@ -648,7 +660,7 @@ def _threshold(a: Agents, v: int, rng) -> bool:
     return r.choice != previous
 
 
-@njit(cache=True)
+@counted
 def _confidence(net: Network, a: Agents, arcs, b: Buffers, v: int, rng, anonymous: bool) -> bool:
     """``ConfidenceAgent.decide``: the mean confidence stated for each option by the
     neighbours whose latest announcement names it (``1/K`` for none; summed in order
@@ -677,7 +689,7 @@ def _confidence(net: Network, a: Agents, arcs, b: Buffers, v: int, rng, anonymou
     return choice != previous
 
 
-@njit(cache=True)
+@counted
 def _dirichlet(a: Agents, v: int, rng) -> bool:
     """``DirichletAgent.decide`` (what it heard is already counted, see :func:`_receive`)."""
     r = a.state[v]
@@ -687,7 +699,7 @@ def _dirichlet(a: Agents, v: int, rng) -> bool:
     return r.choice != previous
 
 
-@njit(cache=True)
+@counted
 def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng, anonymous: bool) -> bool:
     """``VoterAgent.decide``. It copies the ``pick``-th sender in increasing order of
     identity; ``anonymous`` (Delphi feedback) senders are numbered down from -1 in the
@@ -716,7 +728,7 @@ def _voter(net: Network, a: Agents, arcs: np.ndarray, v: int, rng, anonymous: bo
     return r.choice != previous
 
 
-@njit(cache=True)
+@counted
 def _expected_rate(cfg: Config, a: Agents, v: int, arm: int) -> float:
     """``BetaAgent.expected_rate``."""
     if arm == cfg.known_arm:
@@ -724,7 +736,7 @@ def _expected_rate(cfg: Config, a: Agents, v: int, arm: int) -> float:
     return rules.beta_mean(a.opinion[v, ALPHA, arm], a.opinion[v, FAILURES, arm])
 
 
-@njit(cache=True)
+@counted
 def _beta(cfg: Config, a: Agents, v: int, rng) -> bool:
     """``BetaAgent.decide``."""
     r = a.state[v]
@@ -737,7 +749,7 @@ def _beta(cfg: Config, a: Agents, v: int, rng) -> bool:
     return r.choice != previous
 
 
-@njit(cache=True)
+@counted
 def _informed(a: Agents, v: int, rng) -> bool:
     """``InformedAgent.decide``: the candidate of best net valence (ties keep the
     current choice, then the prior's favourite); the belief ``prior * exp(valence)``."""
@@ -880,7 +892,7 @@ def _broadcast(
             a.state[receiver].pending += 1
 
 
-@njit(cache=True)
+@counted
 def _observe(cfg: Config, a: Agents, c: np.ndarray, option: int) -> None:
     """The cascade observer takes in a first announcement (``CascadeObserver.observe``).
     Its public belief is row ``n`` of the ``PUBLIC`` plane."""
@@ -915,6 +927,12 @@ def _record_announcement(cfg: Config, a: Agents, c, v: int) -> None:
 
 
 @njit(cache=True, inline="always")
+def keeps_announcements(cfg: Config) -> bool:
+    """Whether any agent reads what an announcement carries (:data:`ANNOUNCEMENT`)."""
+    return cfg.degroots or cfg.confidences or cfg.dirichlets
+
+
+@njit(cache=True, inline="always")
 def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None:
     """Broadcast ``v``'s choice (``Society.announce`` and ``Recorder.announcement``)."""
     _record_announcement(cfg, a, c, v)
@@ -922,8 +940,6 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None
     option = r.choice
     ann = c[C_ANNS]
     c[C_ANNS] += 1
-    b.anns[ann].option = option
-    b.anns[ann].time = f[F_NOW]
     if cfg.confidences:  # the belief in one's answer (a confidence agent's: what it states)
         b.anns[ann].confidence = a.opinion[v, BELIEF, option]
     if cfg.dirichlets:
@@ -932,7 +948,8 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None
         if r.kind == DEGROOT:
             slot = c[C_POOL]
             c[C_POOL] += 1
-            b.pool[slot] = a.opinion[v, BELIEF]
+            for k in range(cfg.options):  # (an element loop: a slice copy allocates)
+                b.pool[slot, k] = a.opinion[v, BELIEF, k]
             b.anns[ann].slot = slot
         else:
             b.anns[ann].slot = -1
@@ -952,13 +969,13 @@ def _act_inline(cfg, net, a: Agents, arcs, ch, b, q, c, f, rc, v: int, announce:
         _announce(cfg, net, a, ch, b, q, c, f, v, rng)
 
 
-@njit(cache=True)
+@lean
 def _act(cfg, net, a: Agents, arcs, ch, b, q, c, f, rc, v: int, announce: bool, rng, arng) -> None:
     """``Society.act`` (see :func:`_act_inline`)."""
     _act_inline(cfg, net, a, arcs, ch, b, q, c, f, rc, v, announce, rng, arng)
 
 
-@njit(cache=True)
+@lean
 def _act_all(cfg, net, a: Agents, arcs, ch, b, q, c, f, rc, announce: bool, rng, arng) -> None:
     """Every agent acts, in index order (:func:`_act_inline` inlined: one call for all)."""
     for v in range(cfg.n):
@@ -1021,7 +1038,7 @@ def schedule_step(q: Calendar, time: float, ref: int) -> None:
     calendar.schedule(q, time, ref, 0, 0, time)
 
 
-@njit(cache=True)
+@counted
 def _sequential(cfg, net, a, arcs, ch, b, q, c, f, rc, order, rng, arng) -> None:
     """Resume the sequential protocol's process where it is suspended."""
     while c[C_TURN] < cfg.n:
@@ -1042,7 +1059,7 @@ def _sequential(cfg, net, a, arcs, ch, b, q, c, f, rc, order, rng, arng) -> None
     schedule_step(q, f[F_NOW], END)
 
 
-@njit(cache=True)
+@counted
 def _revise(cfg, net, a, arcs, ch, b, q, c, f, rc, t: Turns, v: int, rng, arng) -> None:
     """A debater revises, nothing sent (``_Debate.decide``): a critic or a devil's
     advocate who has answered argues its role's answer, everyone else applies its rule."""
@@ -1059,7 +1076,7 @@ def _revise(cfg, net, a, arcs, ch, b, q, c, f, rc, t: Turns, v: int, rng, arng) 
         _position(cfg, b, c, f, rc, old, target)
 
 
-@njit(cache=True)
+@counted
 def _speak(cfg, net, a: Agents, ch, b, q, c, f, v: int, rng) -> None:
     """A debater announces its answer to its audience (``_Debate.speak``)."""
     if a.state[v].choice >= 0:
@@ -1068,7 +1085,7 @@ def _speak(cfg, net, a: Agents, ch, b, q, c, f, v: int, rng) -> None:
             b.anns[c[C_ANNS] - 1].evidence = a.state[v].signal
 
 
-@njit(cache=True)
+@counted
 def _speakers(cfg: Config, a: Agents, t: Turns, prng) -> None:
     """This round's order of speakers in ``t.order`` (``_Debate.order``)."""
     if cfg.speaking_order == RANDOM:
@@ -1083,7 +1100,7 @@ def _speakers(cfg: Config, a: Agents, t: Turns, prng) -> None:
         t.order[:] = np.argsort(t.stated, kind="mergesort")
 
 
-@njit(cache=True)
+@counted
 def _opened(cfg: Config, a: Agents, t: Turns, prng) -> None:
     """After the opening: keep the opening answers; each devil's advocate takes a random
     minority answer (``_Debate.appoint_advocates``)."""
@@ -1098,19 +1115,19 @@ def _opened(cfg: Config, a: Agents, t: Turns, prng) -> None:
             t.defended[v] = minority[prng.integers(0, len(minority))]
 
 
-@njit(cache=True)
+@counted
 def _delphi_feedback(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, c, f) -> None:
     """Everyone's answer goes to the facilitator (counted as announced); then each
     agent forgets what it heard and hears every other answer, anonymized, at once
     (``_Debate.delphi_feedback``; the network is complete, in-arcs in sender order)."""
     now = f[F_NOW]
     first = c[C_ANNS]
+    keeps = keeps_announcements(cfg)
     for v in range(cfg.n):
         option = a.state[v].choice
-        b.anns[first + v].option = option
-        b.anns[first + v].time = now
-        b.anns[first + v].slot = -1  # no belief travels
-        b.anns[first + v].evidence = -1
+        if keeps:
+            b.anns[first + v].slot = -1  # no belief travels
+            b.anns[first + v].evidence = -1
         if option >= 0:
             _record_announcement(cfg, a, c, v)
             if cfg.confidences:
@@ -1128,7 +1145,7 @@ def _delphi_feedback(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, c, 
                 _receive(cfg, a, arcs, b, v, p, first + u, option, now)
 
 
-@njit(cache=True)
+@counted
 def _debate(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t: Turns, rng, prng, arng) -> None:
     """Resume the debate protocol's process where it is suspended (``debate``): rounds
     ``0..rounds``, the opening first, each after ``round_duration`` but the opening;
@@ -1189,7 +1206,7 @@ def _debate(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, t: Turns, rng, prng, arn
             c[C_PHASE] = AT_TURN
 
 
-@njit(cache=True)
+@counted
 def _experiment(cfg, net, a: Agents, ch, b: Buffers, q, c, f, rng, prng) -> None:
     """Every agent plays its arm ``pulls`` times (one binomial draw each from the
     protocol's stream, in agent order, as numpy's vectorised draw), updates on its
@@ -1206,7 +1223,7 @@ def _experiment(cfg, net, a: Agents, ch, b: Buffers, q, c, f, rng, prng) -> None
         c[C_IN_TRANSIT + arm] += c[C_SENT] - c[C_DROPPED] - before
 
 
-@njit(cache=True)
+@counted
 def _settled(cfg: Config, a: Agents, c: np.ndarray) -> bool:
     """``bandit.settled``: everyone plays one arm, no result about the other is in
     transit, and everyone expects its arm to win by ``settle_sd`` standard deviations."""
@@ -1225,7 +1242,7 @@ def _settled(cfg: Config, a: Agents, c: np.ndarray) -> bool:
     return True
 
 
-@njit(cache=True)
+@counted
 def _bandit(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, rng, prng, arng) -> None:
     """Resume the bandit protocol's process (``bandit``): everyone chooses an arm; each
     round, everyone experiments and shares, and after ``round_duration`` chooses again,
@@ -1240,7 +1257,7 @@ def _bandit(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, rng, prng, arng) -> None
     schedule_step(q, f[F_NOW] + cfg.round_duration, ROUND_END)
 
 
-@njit(cache=True)
+@counted
 def _discussion(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, d: Discussion, rng, prng, arng):
     """Resume the hidden-profile protocol's process (``hidden_profile``): everyone
     updates; then, each turn, members mention items they held (one draw from the
@@ -1271,13 +1288,13 @@ def _discussion(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, d: Discussion, rng, 
 # in the same order (the docstrings name the method each replays).
 
 
-@njit(cache=True)
+@counted
 def checked(verify: int, j: int) -> bool:
     """Whether a verifier checks subtask ``j``'s results (``_Organisation.verifier_of``)."""
     return verify == VERIFY_EVERY_STAGE or (verify == VERIFY_FINAL and j == 0)
 
 
-@njit(cache=True)
+@counted
 def message_ends(
     workers: np.ndarray, verifiers: np.ndarray, verify: int, branching: int, kind: int, j: int
 ) -> tuple[int, int]:
@@ -1298,7 +1315,7 @@ def message_ends(
     return holder, workers[((j - 1) // branching) % len(workers)]
 
 
-@njit(cache=True)
+@counted
 def _hand_over(cfg: Config, a: Agents, ch, b: Buffers, q, c, f, o, kind, j, correct, rng) -> None:
     """``_Organisation.send``: one message (its latency, then its loss drawn as in
     ``Channels.broadcast``); a loss is noticed ``loss_timeout`` later."""
@@ -1327,7 +1344,7 @@ def _hand_over(cfg: Config, a: Agents, ch, b: Buffers, q, c, f, o, kind, j, corr
         calendar.schedule(q, now + cfg.loss_timeout, LOSS_NOTICED, option, j, now)
 
 
-@njit(cache=True)
+@counted
 def _desk_of(cfg: Config, o: Organisation, j: int, step: int) -> int:
     """``_Organisation.member``: who does ``step`` of subtask ``j``."""
     if step == planner.CHECK:
@@ -1335,7 +1352,7 @@ def _desk_of(cfg: Config, o: Organisation, j: int, step: int) -> int:
     return o.workers[j % len(o.workers)]
 
 
-@njit(cache=True)
+@counted
 def _begin(cfg: Config, q: Calendar, f, j: int, step: int, prng) -> None:
     """``_Organisation.begin``: the desk spends the step's duration on subtask ``j``."""
     if step == planner.WORK:
@@ -1345,7 +1362,7 @@ def _begin(cfg: Config, q: Calendar, f, j: int, step: int, prng) -> None:
     calendar.schedule(q, f[F_NOW] + duration, DESK_DONE, step, j, f[F_NOW])
 
 
-@njit(cache=True)
+@counted
 def _request(cfg: Config, q: Calendar, f, o: Organisation, j: int, step: int, prng) -> None:
     """``_Organisation.request``: at once if the desk is free, else at the back of
     its line."""
@@ -1363,7 +1380,7 @@ def _request(cfg: Config, q: Calendar, f, o: Organisation, j: int, step: int, pr
     o.tail[m] = j
 
 
-@njit(cache=True)
+@counted
 def _assign(cfg: Config, a, ch, b, q, c, f, o: Organisation, j: int, rng, prng) -> None:
     """``_Organisation.assign``."""
     first = cfg.branching * j + 1
@@ -1376,7 +1393,7 @@ def _assign(cfg: Config, a, ch, b, q, c, f, o: Organisation, j: int, rng, prng) 
         _hand_over(cfg, a, ch, b, q, c, f, o, planner.ASSIGNMENT, part, True, rng)
 
 
-@njit(cache=True)
+@counted
 def _arrive(cfg: Config, a, ch, b, q, c, f, o: Organisation, kind, j, correct, rng, prng) -> None:
     """``_Organisation.arrive``."""
     if kind == planner.ASSIGNMENT:
@@ -1395,7 +1412,7 @@ def _arrive(cfg: Config, a, ch, b, q, c, f, o: Organisation, kind, j, correct, r
             _request(cfg, q, f, o, parent, planner.WORK, prng)
 
 
-@njit(cache=True)
+@counted
 def _record_output(cfg: Config, a: Agents, b: Buffers, c, f, rc, m: int, correct: bool) -> None:
     """``_Organisation.record`` (``WorkerAgent.record_output``)."""
     old = a.state[m].choice
@@ -1406,7 +1423,7 @@ def _record_output(cfg: Config, a: Agents, b: Buffers, c, f, rc, m: int, correct
         _position(cfg, b, c, f, rc, old, new)
 
 
-@njit(cache=True)
+@counted
 def _finish(cfg: Config, a, ch, b, q, c, f, o: Organisation, j: int, correct: bool, rng) -> None:
     """``_Organisation.finish``."""
     if j == 0:
@@ -1416,7 +1433,7 @@ def _finish(cfg: Config, a, ch, b, q, c, f, o: Organisation, j: int, correct: bo
         _hand_over(cfg, a, ch, b, q, c, f, o, planner.REPORT, j, correct, rng)
 
 
-@njit(cache=True)
+@counted
 def _desk_done(cfg: Config, a, ch, b, q, c, f, rc, o: Organisation, j, step, rng, prng, arng):
     """``_Organisation.done``: the desk passes to the next in line, then the step's
     outcome is drawn and passed on."""
@@ -1448,7 +1465,7 @@ def _desk_done(cfg: Config, a, ch, b, q, c, f, rc, o: Organisation, j, step, rng
         _hand_over(cfg, a, ch, b, q, c, f, o, planner.REDO, j, True, rng)
 
 
-@njit(cache=True)
+@counted
 def _organisation(cfg, a, ch, b, q, c, f, rc, o: Organisation, ref, v, p, rng, prng, arng):
     """A planner-worker protocol event: the start (the root reaches the planner), a
     desk's step done (step ``v`` of subtask ``p``), a lost message noticed (``v``: its
@@ -1468,7 +1485,7 @@ def _organisation(cfg, a, ch, b, q, c, f, rc, o: Organisation, ref, v, p, rng, p
         schedule_step(q, f[F_NOW], END)
 
 
-@njit(cache=True)
+@counted
 def _protocol_event(cfg, net, a, arcs, ch, b, q, c, f, rc, ref, v, p, t, d, o, rng, prng, arng):
     now = f[F_NOW]
     if cfg.protocol == PLANNER:
@@ -1544,7 +1561,7 @@ def _room(cfg: Config, b: Buffers, q: Calendar, c, messages: int, agents: int) -
     need = 0
     if not calendar.room(q, messages):
         need |= NEED_QUEUE
-    if c[C_ANNS] + agents > len(b.anns):
+    if keeps_announcements(cfg) and c[C_ANNS] + agents > len(b.anns):
         need |= NEED_ANNS
     # The belief pool and the waiting list exist only if DeGroot agents or queues do.
     if len(b.pool) > 0 and c[C_POOL] + agents > len(b.pool):
@@ -1567,7 +1584,7 @@ def _room_rows(cfg: Config, rows: np.ndarray, c, f, time: float) -> bool:
     return True
 
 
-@njit(cache=True)
+@lean
 def run_loop(
     cfg: Config,
     net: Network,
