@@ -652,6 +652,20 @@ def test_announcements_are_kept_only_for_the_agents_that_read_them() -> None:
     assert len(degroot._buffers.anns) >= made > 0
 
 
+@pytest.mark.parametrize("count", [1, 3, 1_000_003])
+def test_in_arc_records_start_on_a_cache_line(count: int) -> None:
+    """Each 32-byte in-arc record lies within one cache line: the array starts on a
+    line boundary (numpy alone starts large arrays 16 bytes past one), zeroed."""
+    records = fast_engine.zeros_on_cache_lines(count, fast_engine.loop.INARC)
+    assert records.shape == (count,)
+    assert records.dtype == fast_engine.loop.INARC
+    assert records.ctypes.data % 64 == 0
+    assert 64 % records.dtype.itemsize == 0
+    assert not records.view(np.uint8).any()
+    records["heard"] = 1  # writable, and its own memory
+    assert (records["heard"] == 1).all()
+
+
 def test_messages_waiting_for_a_busy_channel_reuse_their_records() -> None:
     """The record of a message waiting for a capacity-limited channel is free again once
     the message leaves: a long run uses about as many as ever wait at once, not one per

@@ -317,6 +317,23 @@ _PARALLEL_ARCS = 1 << 20
 code that releases the GIL) while the agents' arrays are filled."""
 
 
+CACHE_LINE = 64
+"""Bytes in a cache line."""
+
+
+def zeros_on_cache_lines(count: int, dtype: np.dtype) -> np.ndarray:
+    """``np.zeros(count, dtype)`` starting on a cache-line boundary.
+
+    numpy starts a large array 16 bytes past a page boundary, so half of an array's
+    32-byte records would straddle two cache lines, and the in-arc record a delivery
+    reads would cost two memory accesses instead of one (the loop prefetches one).
+    The zeroed memory comes from the system untouched, as for ``np.zeros``."""
+    size = count * dtype.itemsize
+    raw = np.zeros(size + CACHE_LINE, dtype=np.uint8)
+    start = -raw.ctypes.data % CACHE_LINE
+    return raw[start : start + size].view(dtype)
+
+
 def _grown(array: np.ndarray, size: int) -> np.ndarray:
     out = np.empty((size, *array.shape[1:]), dtype=array.dtype)
     out[: len(array)] = array
@@ -402,7 +419,7 @@ class FastRun:
             self._queue = calendar.new(2 * broadcast, width)
         except MemoryError:
             self._queue = calendar.new(broadcast, width)
-        self._arcs = np.zeros(messaging.n_arcs, dtype=loop.INARC)  # nothing heard yet
+        self._arcs = zeros_on_cache_lines(messaging.n_arcs, loop.INARC)  # nothing heard yet
         self._channels = self._channel_state(config, messaging)
         capacities = len(self._channels.arcs) > 0
         arguments = (messaging, self._cfg.degroots, weighted, capacities)
