@@ -11,7 +11,7 @@ choices draw from the ``numpy.random.Generator`` passed in (numba reproduces num
 generators bit for bit, so a draw made here equals the same draw made in Python).
 
 Main entry points: :func:`choose`, :func:`signal_log_likelihood`, :func:`log_normalize`,
-:func:`normalized`, :func:`social_score`, :func:`degroot_average`,
+:func:`probabilities`, :func:`social_score`, :func:`degroot_average`,
 :func:`threshold_candidates`, :func:`action_probabilities`, :func:`update_public_belief`,
 :func:`cascade_action`, :func:`confidence_gap_choice`, :func:`critic_target`,
 :func:`minority_options`, :func:`sample_option`, :func:`leading_arm`,
@@ -109,16 +109,6 @@ def normalize_into(probabilities: np.ndarray, log_weights: np.ndarray) -> None:
     for k in range(len(log_weights)):
         log_weights[k] = log_weights[k] - shift
         probabilities[k] = probabilities[k] / total
-
-
-@njit(cache=True)
-def normalized(log_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Log-probabilities and probabilities of some log-weights (see
-    :func:`normalize_into`)."""
-    log_probabilities = log_weights.astype(np.float64)
-    out = np.empty(len(log_probabilities))
-    normalize_into(out, log_probabilities)
-    return log_probabilities, out
 
 
 @njit(cache=True)

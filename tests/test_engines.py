@@ -614,6 +614,34 @@ def test_fast_engine_is_byte_identical_for_a_seed(tmp_path: Path) -> None:
     assert not other.equals(pl.read_parquet(tmp_path / "a" / "timeseries.parquet"))
 
 
+@pytest.mark.parametrize("kind", ["social", "bayesian", "informed"])
+def test_beliefs_left_unnormalised_are_the_simpy_beliefs_to_the_bit(kind: str) -> None:
+    """The fast engine normalises a social, Bayesian or informed agent's belief only
+    when it is read; read at the end, every belief is the SimPy engine's, bit for bit,
+    and a probability vector."""
+    if kind == "informed":
+        path, overrides = CASES["informed, hidden profile, experts, late and lost mentions"]
+    else:
+        path = "network_herding.toml"
+        overrides = {"population.size": 300, "population.groups": [{"agent": kind}]}
+    scenario = sim.load(SCENARIOS / path, overrides)
+    society = scenario.build(2)
+    society.run()
+    fast = FastRun(scenario.config, seed=2)
+    unsettled: list[int] = []  # beliefs left log posteriors, seen during the run
+
+    def seen(events: int, now: float) -> None:
+        unsettled.append(int(fast._agents.state["unsettled"].sum()))
+
+    fast.run(progress=seen, chunk=25)
+    assert max(unsettled) > 0
+    beliefs = fast.beliefs  # (the result has read them already)
+    assert not fast._agents.state["unsettled"].any()
+    expected = np.array([agent.belief for agent in society.members])
+    assert beliefs.tobytes() == expected.tobytes()
+    assert np.allclose(beliefs.sum(axis=1), 1.0) and (beliefs >= 0).all()
+
+
 def test_buffers_grow_and_progress_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     """A long asynchronous run outgrows the initial buffers; the result is unchanged."""
     grew = []

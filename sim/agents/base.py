@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from sim.channels import ChannelOverride
 from sim.distributions import Quantity, check_support
-from sim.rules import choose, normalized, probabilities, signal_log_likelihood
+from sim.rules import choose, probabilities, signal_log_likelihood
 from sim.streams import Streams
 
 if TYPE_CHECKING:
@@ -235,10 +235,13 @@ class SocietyAgent(mesa.Agent):
         """
         raise NotImplementedError
 
-    def _set_belief(self, log_posterior: np.ndarray) -> np.ndarray:
-        """Set ``belief`` from an unnormalised log posterior; return it normalised."""
-        log_posterior, self._belief = normalized(log_posterior)
-        return log_posterior
+    def _set_belief(self, log_posterior: np.ndarray) -> None:
+        """Set ``belief`` from an unnormalised log posterior (left as it is).
+
+        The rules choose on the unnormalised log posterior: normalising shifts every
+        option's score alike, so it cannot change which is best, and the fast engine
+        normalises a belief only when it is read."""
+        self._belief = probabilities(log_posterior)
 
     def _choose(self, scores: np.ndarray, first: int | None, second: int | None = None) -> bool:
         """Set ``choice`` to the best of ``scores``; ties keep ``first``, then ``second``

@@ -193,7 +193,8 @@ class BayesianAgent(SocietyAgent):
         if self._public is None:
             groups = announcement_groups(self.first_heard.values())
             self._public = self._tree.belief(self._tree.node_after(groups))
-        posterior = self._set_belief(self._public + self.own_evidence())
+        posterior = self._public + self.own_evidence()
+        self._set_belief(posterior)
         # An agent that has chosen keeps its choice while tied; "own_signal" then prefers
         # the signal, "coin" randomizes.
         second = self.signal if self.tie_rule == "own_signal" else None

@@ -44,9 +44,8 @@ class SocialAgent(SocietyAgent):
         self.weight = params["weight"]
 
     def decide(self) -> bool:
-        posterior = self._set_belief(
-            social_log_posterior(
-                self.log_prior, self.own_evidence(), self.heard_counts(), self.weight
-            )
+        posterior = social_log_posterior(
+            self.log_prior, self.own_evidence(), self.heard_counts(), self.weight
         )
+        self._set_belief(posterior)
         return self._choose(posterior, self.choice, self.signal)

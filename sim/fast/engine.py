@@ -912,6 +912,7 @@ class FastRun:
     @property
     def beliefs(self) -> np.ndarray:
         """Every agent's current belief, shape ``(n, K)`` (do not modify)."""
+        loop.settle_beliefs(self._agents, self.n)
         return self._agents.opinion[: self.n, loop.BELIEF]
 
     @property

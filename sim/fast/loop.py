@@ -17,7 +17,8 @@ packed together:
 * each in-arc's record (:data:`INARC`) holds what the receiver last heard on it;
 * each agent's scalars are one record (:data:`AGENT`) and its per-option numbers one
   row of :attr:`Agents.opinion` (own evidence, neighbours announcing each option, belief);
-* the rules work on a scratch row, allocating nothing;
+* the rules work on a scratch row, allocating nothing, and a decision leaves its
+  belief a log posterior, normalised only if it is read (:func:`_set_belief`);
 * a message due after ``max_time`` is counted and never queued (the run stops first).
 
 The helpers on a delivery's path are inlined into the loop (``inline="always"``). Numba
@@ -156,6 +157,7 @@ AGENT = np.dtype(
         ("spoke", np.bool_),  # announced at least once (for the cascade observer)
         ("has_announced", np.bool_),  # DeGroot: announced at least once
         ("learnt", np.bool_),  # informed: learnt an item since its last decision
+        ("unsettled", np.bool_),  # its belief is a log posterior to normalise (_belief)
         ("group", np.int32),
         ("signal", np.int32),
         ("choice", np.int32),
@@ -454,9 +456,42 @@ def message_parts(code: int) -> tuple[int, int, bool]:
 
 @njit(cache=True, inline="always")
 def _set_belief(a: Agents, v: int) -> None:
-    """Normalise the scratch log posterior and store it as ``v``'s belief
-    (``SocietyAgent._set_belief``)."""
-    rules.normalize_into(a.opinion[v, BELIEF], a.scores)
+    """Make the scratch log posterior ``v``'s belief (``SocietyAgent._set_belief``),
+    normalised when it is read (:func:`_belief`).
+
+    A decision does not read its belief (the rules choose on the log posterior), and
+    most beliefs are replaced before anyone reads them: normalising one (two ``exp``
+    and a ``log`` in a chain of dependent operations) took nearly a tenth of a
+    million-agent run when every decision did it."""
+    belief = a.opinion[v, BELIEF]
+    for k in range(len(belief)):
+        belief[k] = a.scores[k]
+    a.state[v].unsettled = True
+
+
+@njit(cache=True, inline="always")
+def _belief(a: Agents, v: int) -> np.ndarray:
+    """``v``'s belief (the ``BELIEF`` row), normalised first if :func:`_set_belief` left
+    it a log posterior: the probabilities ``SocietyAgent._set_belief`` computes, to the
+    bit (:func:`sim.rules.normalize_into` of the same log posterior). The kinds whose
+    rule normalises (social, Bayesian, informed) leave their belief so; every reader of
+    another agent's belief goes through here. It uses the scratch row ``a.scores``."""
+    belief = a.opinion[v, BELIEF]
+    r = a.state[v]
+    if r.unsettled:
+        for k in range(len(belief)):
+            a.scores[k] = belief[k]
+        rules.normalize_into(belief, a.scores)
+        r.unsettled = False
+    return belief
+
+
+@counted
+def settle_beliefs(a: Agents, n: int) -> None:
+    """Normalise every belief left a log posterior (:func:`_belief`), before the beliefs
+    are read as an array."""
+    for v in range(n):
+        _belief(a, v)
 
 
 @njit(cache=True, inline="always")
@@ -941,15 +976,16 @@ def _announce(cfg, net, a: Agents, ch, b: Buffers, q, c, f, v: int, rng) -> None
     ann = c[C_ANNS]
     c[C_ANNS] += 1
     if cfg.confidences:  # the belief in one's answer (a confidence agent's: what it states)
-        b.anns[ann].confidence = a.opinion[v, BELIEF, option]
+        b.anns[ann].confidence = _belief(a, v)[option]
     if cfg.dirichlets:
         b.anns[ann].evidence = -1
     if cfg.degroots:
         if r.kind == DEGROOT:
             slot = c[C_POOL]
             c[C_POOL] += 1
+            belief = _belief(a, v)
             for k in range(cfg.options):  # (an element loop: a slice copy allocates)
-                b.pool[slot, k] = a.opinion[v, BELIEF, k]
+                b.pool[slot, k] = belief[k]
             b.anns[ann].slot = slot
         else:
             b.anns[ann].slot = -1
@@ -1095,7 +1131,7 @@ def _speakers(cfg: Config, a: Agents, t: Turns, prng) -> None:
         # accuracy before answering); ties in index order.
         for v in range(cfg.n):
             r = a.state[v]
-            stated = t.accuracy[v] if r.choice < 0 else a.opinion[v, BELIEF, r.choice]
+            stated = t.accuracy[v] if r.choice < 0 else _belief(a, v)[r.choice]
             t.stated[v] = -stated
         t.order[:] = np.argsort(t.stated, kind="mergesort")
 
@@ -1131,7 +1167,7 @@ def _delphi_feedback(cfg: Config, net: Network, a: Agents, arcs, b: Buffers, c, 
         if option >= 0:
             _record_announcement(cfg, a, c, v)
             if cfg.confidences:
-                b.anns[first + v].confidence = a.opinion[v, BELIEF, option]
+                b.anns[first + v].confidence = _belief(a, v)[option]
     c[C_ANNS] += cfg.n
     for v in range(cfg.n):
         for k in range(cfg.options):
