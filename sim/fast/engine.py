@@ -40,6 +40,7 @@ from sim.config import ScenarioConfig
 from sim.distributions import Beta, Constant, Exponential, LogNormal, Quantity, Uniform
 from sim.errors import ScenarioError
 from sim.fast import calendar, loop
+from sim.fast.intrinsics import CACHE_LINE
 from sim.institutions import InstitutionConfig
 from sim.memory import Episode
 from sim.metrics import summary_row
@@ -317,16 +318,12 @@ _PARALLEL_ARCS = 1 << 20
 code that releases the GIL) while the agents' arrays are filled."""
 
 
-CACHE_LINE = 64
-"""Bytes in a cache line."""
-
-
 def zeros_on_cache_lines(count: int, dtype: np.dtype) -> np.ndarray:
     """``np.zeros(count, dtype)`` starting on a cache-line boundary.
 
     numpy starts a large array 16 bytes past a page boundary, so half of an array's
     32-byte records would straddle two cache lines, and the in-arc record a delivery
-    reads would cost two memory accesses instead of one (the loop prefetches one).
+    reads would cost two memory accesses instead of one.
     The zeroed memory comes from the system untouched, as for ``np.zeros``."""
     size = count * dtype.itemsize
     raw = np.zeros(size + CACHE_LINE, dtype=np.uint8)

@@ -14,7 +14,10 @@ record and opinion row, the in-arc's record) is almost never in cache, and the l
 long dependency chain keeps the processor from starting those loads early by itself.
 The loop knows which events come next (a loaded bucket is sorted), so it asks for their
 rows a few events ahead with LLVM's ``prefetch`` intrinsic, which numba does not
-expose.
+expose: every cache line of a row, since an agent's record (80 bytes) and opinion row
+(112 bytes with two options) span two or three lines, and a line not asked for is a
+full memory latency when the delivery reaches it (asking for every line rather than
+the first made the loop of a 300,000-agent run about a sixth faster).
 
 **Compiling without reference counts.** Borrowing makes the counts no-ops, but numba
 still calls its runtime for each (for every array view a helper takes, too). In the
@@ -39,6 +42,9 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+CACHE_LINE = 64
+"""Bytes in a cache line (x86-64 and most ARM cores)."""
+
 
 def _prefetch_row(typingctx: Any, array: types.Type, row: types.Type) -> Any:
     if not isinstance(array, types.Array) or not isinstance(row, types.Integer):
@@ -49,7 +55,7 @@ def _prefetch_row(typingctx: Any, array: types.Type, row: types.Type) -> Any:
         data = context.make_array(sig.args[0])(context, builder, args[0])
         stride = cgutils.unpack_tuple(builder, data.strides)[0]
         offset = builder.mul(context.cast(builder, args[1], sig.args[1], types.intp), stride)
-        address = builder.add(builder.ptrtoint(data.data, offset.type), offset)
+        start = builder.add(builder.ptrtoint(data.data, offset.type), offset)
         byte_pointer = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         function = cgutils.get_or_insert_function(
@@ -57,8 +63,14 @@ def _prefetch_row(typingctx: Any, array: types.Type, row: types.Type) -> Any:
             ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
             "llvm.prefetch.p0",
         )
-        # Read access, high temporal locality, data cache.
-        builder.call(function, [builder.inttoptr(address, byte_pointer), i32(0), i32(3), i32(1)])
+        # Every cache line the row spans: from the line of its first byte to the line
+        # of its last.
+        first = builder.and_(start, start.type(-CACHE_LINE))
+        end = builder.add(start, stride)
+        with cgutils.for_range_slice(builder, first, end, start.type(CACHE_LINE)) as (line, _):
+            # Read access, high temporal locality, data cache.
+            address = builder.inttoptr(line, byte_pointer)
+            builder.call(function, [address, i32(0), i32(3), i32(1)])
         return context.get_dummy_value()
 
     return signature, codegen
@@ -66,8 +78,8 @@ def _prefetch_row(typingctx: Any, array: types.Type, row: types.Type) -> Any:
 
 prefetch_row: Any = intrinsic(_prefetch_row)
 """``prefetch_row(array, row)`` in compiled code: hint that row ``row`` of ``array`` (any
-dimensionality) will be read soon. Only a hint: it never faults, whatever the row, and
-changes no value."""
+dimensionality), every cache line it spans, will be read soon. Only a hint: it never
+faults, whatever the row, and changes no value."""
 
 
 def _borrowed(typingctx: Any, array: types.Type) -> Any:
