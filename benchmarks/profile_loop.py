@@ -9,14 +9,23 @@ into the loop (a delivery's helpers) count as the loop. Reading numba's JIT engi
 its internals (``codegen()._engine``, as of numba 0.68): a benchmark tool, not the
 engine.
 
-Usage (Linux, with ``perf`` installed; ``kernel.perf_event_paranoid`` at most 2)::
+``--annotate NAME`` goes down to instructions: it copies the machine code of the
+compiled function whose name contains ``NAME`` (``run_loop``, ``_load``...) out of this
+process, disassembles it with ``objdump`` and lists the instructions taking the most
+samples, each with the instructions before it. A sample falls on the instruction
+*after* the one that stalled (a load waiting on memory shows as the instruction that
+follows it).
 
-    .venv/bin/python benchmarks/profile_loop.py [--size 1000000] [--top 20]
+Usage (Linux, with ``perf`` installed; ``kernel.perf_event_paranoid`` at most 2;
+``objdump`` from binutils for ``--annotate``)::
+
+    .venv/bin/python benchmarks/profile_loop.py [--size 1000000] [--top 20] [--annotate run_loop]
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import shutil
 import signal
@@ -31,9 +40,9 @@ SCENARIO = ROOT / "scenarios" / "herding_1m.toml"
 SEED = 7
 
 
-def write_perf_map(pid: int) -> int:
-    """Write ``/tmp/perf-<pid>.map`` for the compiled functions numba has loaded; return
-    how many it lists. A function's size is taken as the gap to the next one."""
+def compiled_functions() -> list[tuple[int, int, str]]:
+    """``(address, size, symbol)`` of each function numba's JIT engine has loaded, by
+    address. A function's size is taken as the gap to the next one."""
     from numba.core.registry import cpu_target
 
     engine = cpu_target.target_context.codegen()._engine
@@ -43,11 +52,76 @@ def write_perf_map(pid: int) -> int:
         if address:
             found.append((address, name))
     found.sort()
+    out = []
+    for i, (address, name) in enumerate(found):
+        following = found[i + 1][0] if i + 1 < len(found) else address + 4096
+        out.append((address, min(following - address, 1 << 20), name))
+    return out
+
+
+def write_perf_map(pid: int) -> int:
+    """Write ``/tmp/perf-<pid>.map`` for the compiled functions numba has loaded; return
+    how many it lists."""
+    functions = compiled_functions()
     with open(f"/tmp/perf-{pid}.map", "w") as out:
-        for i, (address, name) in enumerate(found):
-            following = found[i + 1][0] if i + 1 < len(found) else address + 4096
-            out.write(f"{address:x} {min(following - address, 1 << 20):x} {name}\n")
-    return len(found)
+        for address, size, name in functions:
+            out.write(f"{address:x} {size:x} {name}\n")
+    return len(functions)
+
+
+def annotate(data: Path, name: str, top: int, context: int = 6) -> str:
+    """The ``top`` instructions of the compiled function whose name contains ``name``
+    (the one taking the most samples) with the most samples in ``data``, each after
+    the ``context`` instructions before it."""
+    samples: dict[int, int] = {}
+    script = subprocess.run(
+        ["perf", "script", "-i", str(data), "-F", "ip"], capture_output=True, text=True, check=True
+    ).stdout
+    for ip in script.split():
+        address = int(ip, 16)
+        samples[address] = samples.get(address, 0) + 1
+    candidates = [
+        (sum(n for ip, n in samples.items() if address <= ip < address + size), address, size)
+        for address, size, symbol in compiled_functions()
+        if name in readable(symbol) and "cpython" not in symbol
+    ]
+    if not candidates:
+        return f"no compiled function named like {name!r}"
+    taken, address, size = max(candidates)
+    with tempfile.TemporaryDirectory() as tmp:
+        code = Path(tmp) / "code.bin"
+        code.write_bytes(ctypes.string_at(address, size))
+        listing = subprocess.run(
+            [
+                "objdump",
+                "-D",
+                "-b",
+                "binary",
+                "-m",
+                "i386:x86-64",
+                f"--adjust-vma={address}",
+                str(code),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    lines: list[tuple[int, str]] = []
+    for line in listing.splitlines():
+        where, _, instruction = line.partition(":")
+        try:
+            lines.append((int(where.strip(), 16), instruction.strip()))
+        except ValueError:
+            continue
+    total = sum(samples.values())
+    report = [f"{name}: {taken:,} of {total:,} samples, {size:,} bytes at {address:#x}"]
+    ranked = sorted(range(len(lines)), key=lambda i: -samples.get(lines[i][0], 0))
+    for i in ranked[:top]:
+        report.append("")
+        for ip, instruction in lines[max(i - context, 0) : i + 1]:
+            count = samples.get(ip, 0)
+            report.append(f"{count:>7} {ip - address:>#7x}  {instruction}")
+    return "\n".join(report)
 
 
 def readable(symbol: str) -> str:
@@ -69,9 +143,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=1_000_000, help="agents")
     parser.add_argument("--top", type=int, default=20, help="functions to list")
+    parser.add_argument(
+        "--annotate", metavar="NAME", help="list the hottest instructions of this function"
+    )
     args = parser.parse_args()
     if shutil.which("perf") is None:
         sys.exit("error: perf is not installed (Debian: apt-get install linux-perf)")
+    if args.annotate and shutil.which("objdump") is None:
+        sys.exit("error: objdump is not installed (Debian: apt-get install binutils)")
 
     import sim
     from sim.fast import FastRun
@@ -96,11 +175,15 @@ def main() -> None:
             text=True,
             check=True,
         ).stdout
+        hottest = annotate(data, args.annotate, args.top) if args.annotate else ""
     print(f"{args.size:,} agents: {summary['messages_delivered']:,} deliveries in {seconds:.2f} s")
     rows = [line for line in report.splitlines() if line.strip() and not line.startswith("#")]
     for line in rows[: args.top]:
         share, _, symbol = line.split(maxsplit=2)
         print(f"{share:>8}  {readable(symbol)}")
+    if hottest:
+        print()
+        print(hottest)
 
 
 if __name__ == "__main__":
