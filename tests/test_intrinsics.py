@@ -35,7 +35,7 @@ def _borrowed_sum(array: np.ndarray) -> float:
         np.zeros(777, dtype=loop.AGENT),  # 80-byte records: two lines each, mostly
         np.arange(2 * 1001 * loop.PLANES, dtype=np.float64).reshape(1001, loop.PLANES, 2),
         np.arange(64.0)[::-1],  # a negative stride
-        np.arange(64.0)[::5],  # rows further apart than a line
+        np.arange(64.0)[::5],  # rows 40 bytes apart: a stride wider than a row
     ],
     ids=["int32", "agent-records", "opinion-rows", "reversed", "strided"],
 )
