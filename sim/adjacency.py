@@ -188,13 +188,15 @@ def _transpose_into(
     """Counting sort of the arcs by receiver into ``t_indptr`` (zeros) and ``t_indices``;
     rows come out sorted because senders are visited in ascending order. ``origin[q]``
     gets the arc that reversed arc ``q`` came from and ``position[p]`` where arc ``p``
-    went; either may be empty (not wanted), and any integer type wide enough."""
+    went; any of ``t_indices``, ``origin`` and ``position`` may be empty (not wanted),
+    and the last two any integer type wide enough."""
     m = indices.shape[0]
     for p in range(m):
         t_indptr[indices[p] + 1] += 1
     for v in range(n):
         t_indptr[v + 1] += t_indptr[v]
     fill = t_indptr[:-1].copy()
+    senders = t_indices.shape[0] > 0
     origins = origin.shape[0] > 0
     positions = position.shape[0] > 0
     for u in range(n):
@@ -202,7 +204,8 @@ def _transpose_into(
             v = indices[p]
             q = fill[v]
             fill[v] += 1
-            t_indices[q] = u
+            if senders:
+                t_indices[q] = u
             if origins:
                 origin[q] = p
             if positions:
@@ -597,7 +600,12 @@ class Adjacency:
         return Adjacency(indptr, indices, weights, self.node_attrs), arc_of
 
     def in_arcs(
-        self, *, origins: bool, positions: bool, dtype: type[np.integer[Any]] = np.int32
+        self,
+        *,
+        origins: bool,
+        positions: bool,
+        senders: bool = True,
+        dtype: type[np.integer[Any]] = np.int32,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The arcs grouped by receiver (the rows of :meth:`transpose`) and how they map
         to the arcs by sender, without building an :class:`Adjacency`.
@@ -605,6 +613,8 @@ class Adjacency:
         Args:
             origins: Return ``origin`` (else it is empty).
             positions: Return ``position`` (else it is empty).
+            senders: Return ``senders`` (else it is empty: the arcs' order by receiver
+                is still the same, given by ``in_ptr`` and ``origin``/``position``).
             dtype: Integer type of ``origin`` and ``position`` (``int32`` halves their
                 memory; it must hold :attr:`n_arcs`).
 
@@ -619,11 +629,11 @@ class Adjacency:
             raise ValueError(f"{self.n_arcs} arcs do not fit {np.dtype(dtype).name}")
         m = self.n_arcs
         in_ptr = np.zeros(self.n + 1, np.int64)
-        senders = np.empty(m, np.int32)
+        senders_of = np.empty(m if senders else 0, np.int32)
         origin = np.empty(m if origins else 0, dtype)
         position = np.empty(m if positions else 0, dtype)
-        _transpose_into(self.n, self.indptr, self.indices, in_ptr, senders, origin, position)
-        return in_ptr, senders, origin, position
+        _transpose_into(self.n, self.indptr, self.indices, in_ptr, senders_of, origin, position)
+        return in_ptr, senders_of, origin, position
 
     def is_symmetric(self) -> bool:
         """Whether every arc ``u -> v`` has its reverse ``v -> u`` (weights ignored)."""

@@ -189,6 +189,20 @@ def test_transpose_random_graph() -> None:
     assert np.array_equal(again.indices, graph.indices)
 
 
+def test_in_arcs_without_senders_keeps_the_same_order() -> None:
+    graph = adjacency.erdos_renyi(200, 0.05, rng(4), directed=True)
+    in_ptr, senders, origin, position = graph.in_arcs(origins=True, positions=True)
+    reverse, arc_of = graph.transpose()
+    assert np.array_equal(in_ptr, reverse.indptr)
+    assert np.array_equal(senders, reverse.indices)
+    assert np.array_equal(origin, arc_of)
+    assert np.array_equal(position[origin], np.arange(graph.n_arcs))  # inverse permutations
+    bare = graph.in_arcs(origins=True, positions=True, senders=False)
+    assert len(bare[1]) == 0
+    for got, expected in zip((bare[0], bare[2], bare[3]), (in_ptr, origin, position), strict=True):
+        assert np.array_equal(got, expected)
+
+
 def test_to_scipy() -> None:
     matrix = small().to_scipy()
     assert matrix.shape == (4, 4)

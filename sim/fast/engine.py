@@ -419,7 +419,7 @@ class FastRun:
         self._arcs = zeros_on_cache_lines(messaging.n_arcs, loop.INARC)  # nothing heard yet
         self._channels = self._channel_state(config, messaging)
         capacities = len(self._channels.arcs) > 0
-        arguments = (messaging, self._cfg.degroots, weighted, capacities)
+        arguments = (messaging, self._cfg.degroots, weighted, capacities, self._cfg.delphi)
         if messaging.n_arcs < _PARALLEL_ARCS:
             self._net = self._network(*arguments)
             self._agents = self._population(config, population, signals, accuracy_of)
@@ -671,18 +671,19 @@ class FastRun:
 
     @staticmethod
     def _network(
-        adjacency: Adjacency, degroots: bool, weighted: bool, capacities: bool
+        adjacency: Adjacency, degroots: bool, weighted: bool, capacities: bool, delphi: bool
     ) -> loop.Network:
         """The network both ways, the trust weights DeGroot agents read (the arcs'
-        weights where ``weighted``, else 1) and, with capacity-limited channels, the
-        out-arc of each in-arc."""
+        weights where ``weighted``, else 1), with capacity-limited channels the out-arc
+        of each in-arc and, for Delphi feedback (the only reader), each in-arc's sender
+        (skipping it spares the transpose a pass of random writes)."""
         in_ptr, senders, out_of_in, in_of_out = adjacency.in_arcs(
-            origins=capacities or weighted, positions=True
+            origins=capacities or weighted, positions=True, senders=delphi
         )
         if not degroots:
             trust = np.empty(0)
         elif not weighted:
-            trust = np.ones(len(senders))
+            trust = np.ones(adjacency.n_arcs)
         else:
             trust = np.asarray(adjacency.weights)[out_of_in]
         return loop.Network(
@@ -933,11 +934,12 @@ class FastRun:
             cascade = None if action < 0 else int(action)
         first = int(c[loop.C_FIRST_OPTION])
         onset = int(c[loop.C_ONSET])
+        choices, beliefs = self.choices, np.ascontiguousarray(self.beliefs)
         return summary_row(
             scenario=self.config.name,
             seed=self.seed,
-            choices=self.choices,
-            beliefs=np.ascontiguousarray(self.beliefs),
+            choices=choices,
+            beliefs=beliefs,
             truth=self.truth,
             consensus_time=float(f[loop.F_CONSENSUS_SINCE]) if c[loop.C_CONSENSUS] else None,
             cascade_action=cascade,
@@ -954,13 +956,14 @@ class FastRun:
             engine="fast",
             wall_seconds=self._wall,
             aggregation=(self.config.institution or InstitutionConfig()).aggregation,
-            outcome=self._outcome(),
+            outcome=self._outcome(choices, beliefs),
             weights=self._episode.reputations,
         )
 
-    def _outcome(self) -> dict[str, Any]:
-        """The protocol's outcome columns: the debate's once it has finished, the hidden
-        profile's as of the latest update (choices and beliefs change only then)."""
+    def _outcome(self, choices: np.ndarray, beliefs: np.ndarray) -> dict[str, Any]:
+        """The protocol's outcome columns, given every agent's choice and belief: the
+        debate's once it has finished, the hidden profile's as of the latest update
+        (choices and beliefs change only then)."""
         if self._cfg.protocol == loop.PLANNER:
             outcome: dict[str, Any] = {"task_cost": float(self._floats[loop.F_COST])}
             if self._counters[loop.C_SUCCESS] >= 0:
@@ -969,14 +972,14 @@ class FastRun:
         if self._profile is not None:
             return discussion_outcome(
                 self._profile,
-                self.choices,
-                np.ascontiguousarray(self.beliefs),
+                choices,
+                beliefs,
                 (self.config.institution or InstitutionConfig()).aggregation,
                 int(self._counters[loop.C_SURFACED]),
             )
         if self._cfg.protocol != loop.DEBATE or not self._counters[loop.C_FINISHED]:
             return {}
-        return debate_outcome(self._turns.opening, self.choices, self.truth, self.options)
+        return debate_outcome(self._turns.opening, choices, self.truth, self.options)
 
     def result(self) -> RunResult:
         """Summary and time series of the run."""
