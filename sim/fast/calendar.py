@@ -456,15 +456,15 @@ def take(q: Calendar, where: int) -> tuple[float, int, int, int, float]:
 
 
 @njit(cache=True, inline="always")
-def upcoming(q: Calendar, ahead: int) -> tuple[int, int]:
-    """Receiver and in-arc of the event ``ahead`` places after the next in the sorted
-    bucket, ``(-1, -1)`` if there is none (a hint for prefetching: side-heap events
-    may come first)."""
+def upcoming(q: Calendar, ahead: int) -> tuple[int, int, float]:
+    """Receiver, in-arc and sending time of the event ``ahead`` places after the next in
+    the sorted bucket, ``(-1, -1, 0.0)`` if there is none (a hint for prefetching:
+    side-heap events may come first)."""
     index = q.state[Q_POS] + ahead
     if index < q.state[Q_LEN]:
         e = q.current[index]
-        return int(e.receiver), int(e.inarc)
-    return -1, -1
+        return int(e.receiver), int(e.inarc), e.sent
+    return -1, -1, 0.0
 
 
 @njit(cache=True, inline="always")

@@ -53,7 +53,7 @@ from numba import njit
 from sim import rules
 from sim.fast import calendar
 from sim.fast.calendar import Calendar
-from sim.fast.intrinsics import borrowed, counted, lean, prefetch_row
+from sim.fast.intrinsics import CACHE_LINE, borrowed, counted, lean, prefetch_row
 from sim.protocols import planner
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
@@ -231,6 +231,7 @@ INARC = np.dtype(
 )
 """What a receiver knows of one sender. All zeros is "nothing heard yet", so the records
 start as zeroed memory, which the system provides without a pass over it."""
+_INARCS_PER_LINE = max(CACHE_LINE // INARC.itemsize, 1)
 
 
 class Config(NamedTuple):
@@ -288,7 +289,8 @@ class Config(NamedTuple):
 class Network(NamedTuple):
     """The graph, both ways. Out-arcs: ``indices[indptr[u]:indptr[u+1]]`` are the
     receivers of ``u``. In-arcs: ``senders[in_ptr[v]:in_ptr[v+1]]`` are those ``v``
-    hears, in increasing order; ``in_of_out[e]`` is the in-arc of out-arc ``e`` and
+    hears, in increasing order (``senders`` is kept only for Delphi feedback; the rules
+    need only the order); ``in_of_out[e]`` is the in-arc of out-arc ``e`` and
     ``out_of_in`` the converse (only with capacity-limited channels)."""
 
     indptr: np.ndarray
@@ -595,6 +597,21 @@ def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: 
         last = times[start]
         start = end
     r.group_time = last
+
+
+@njit(cache=True, inline="always")
+def _prefetch_history(net: Network, a: Agents, arcs: np.ndarray, v: int, sent: float) -> None:
+    """Prefetch ``v``'s in-arc records if it is a Bayesian agent that a message sent at
+    ``sent`` is likely to make recompute its public belief (:func:`_recompute_public`):
+    one already due to, or one that hears of an announcement older than its latest
+    group."""
+    r = a.state[v]
+    if r.kind == BAYESIAN and (r.dirty or sent < r.group_time):
+        lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
+        for p in range(lo, hi, _INARCS_PER_LINE):
+            prefetch_row(arcs, p)
+        if hi > lo:
+            prefetch_row(arcs, hi - 1)
 
 
 @njit(cache=True, inline="always")
@@ -1777,20 +1794,24 @@ def run_loop(
         if not _room_rows(cfg, b.rows, c, f, time):
             return NEED_SPACE
         time, ref, v, p, sent = calendar.take(q, where)
-        coming, coming_arc = calendar.upcoming(q, PREFETCH_AHEAD)
+        coming, coming_arc, _ = calendar.upcoming(q, PREFETCH_AHEAD)
         if coming >= 0:
             prefetch_row(a.state, coming)
             prefetch_row(a.opinion, coming)
             prefetch_row(arcs, coming_arc)
             if cfg.wake_on_message:
                 prefetch_row(net.indptr, coming)
+                if cfg.bayesians:
+                    prefetch_row(net.in_ptr, coming)
         if cfg.wake_on_message:
             # Where a nearer receiver's out-arcs are, should it act and broadcast.
-            nearer, _ = calendar.upcoming(q, PREFETCH_AHEAD // 2)
+            nearer, _, nearer_sent = calendar.upcoming(q, PREFETCH_AHEAD // 2)
             if nearer >= 0:
                 first = net.indptr[nearer]
                 prefetch_row(net.indices, first)
                 prefetch_row(net.in_of_out, first)
+                if cfg.bayesians:
+                    _prefetch_history(net, a, arcs, nearer, nearer_sent)
         f[F_NOW] = time
         c[C_EVENTS] += 1
         processed += 1
