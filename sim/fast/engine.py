@@ -91,8 +91,6 @@ PROTOCOLS = (
 
 _ONLY_UNDER = {"beta": "bandit", "informed": "hidden_profile", "worker": "planner_worker"}
 """Agent kinds the fast engine runs only under the protocol made for them."""
-_KEEP_ANNOUNCEMENTS = {"degroot", "confidence", "dirichlet"}
-"""Agent kinds that read what an announcement carries (``loop.keeps_announcements``)."""
 
 ROLES = {"critic": loop.CRITIC, "devils_advocate": loop.ADVOCATE}
 """Debate roles with their codes in the compiled loop (any other role: a member)."""
@@ -800,7 +798,7 @@ class FastRun:
     def _initial_buffers(self, n: int, kinds: set[str], queues: bool) -> loop.Buffers:
         messages = self._fan_total + self._fan_max + 16
         return loop.Buffers(
-            anns=np.empty(n + 16 if kinds & _KEEP_ANNOUNCEMENTS else 0, loop.ANNOUNCEMENT),
+            anns=np.empty(n + 16 if loop.keeps_announcements(self._cfg) else 0, loop.ANNOUNCEMENT),
             pool=np.empty((n + 16 if "degroot" in kinds else 0, self.options)),
             waiting=np.empty(messages if queues else 0, dtype=loop.WAITING),
             rows=np.empty((64, self.options + 4)),

@@ -56,6 +56,13 @@ def _prefetch_row(typingctx: Any, array: types.Type, row: types.Type) -> Any:
         stride = cgutils.unpack_tuple(builder, data.strides)[0]
         offset = builder.mul(context.cast(builder, args[1], sig.args[1], types.intp), stride)
         start = builder.add(builder.ptrtoint(data.data, offset.type), offset)
+        # The row's bytes: its items, which need not fill the stride (a field of
+        # structured records, every other row).
+        size = context.get_constant(
+            types.intp, context.get_abi_sizeof(context.get_data_type(sig.args[0].dtype))
+        )
+        for extent in cgutils.unpack_tuple(builder, data.shape)[1:]:
+            size = builder.mul(size, extent)
         byte_pointer = ir.IntType(8).as_pointer()
         i32 = ir.IntType(32)
         function = cgutils.get_or_insert_function(
@@ -66,7 +73,7 @@ def _prefetch_row(typingctx: Any, array: types.Type, row: types.Type) -> Any:
         # Every cache line the row spans: from the line of its first byte to the line
         # of its last.
         first = builder.and_(start, start.type(-CACHE_LINE))
-        end = builder.add(start, stride)
+        end = builder.add(start, size)
         with cgutils.for_range_slice(builder, first, end, start.type(CACHE_LINE)) as (line, _):
             # Read access, high temporal locality, data cache.
             address = builder.inttoptr(line, byte_pointer)

@@ -1398,7 +1398,7 @@ def _hand_over(cfg: Config, a: Agents, ch, b: Buffers, q, c, f, o, kind, j, corr
 
 
 @counted
-def _desk_of(cfg: Config, o: Organisation, j: int, step: int) -> int:
+def _desk_of(o: Organisation, j: int, step: int) -> int:
     """``_Organisation.member``: who does ``step`` of subtask ``j``."""
     if step == planner.CHECK:
         return o.verifiers[j % len(o.verifiers)]
@@ -1419,7 +1419,7 @@ def _begin(cfg: Config, q: Calendar, f, j: int, step: int, prng) -> None:
 def _request(cfg: Config, q: Calendar, f, o: Organisation, j: int, step: int, prng) -> None:
     """``_Organisation.request``: at once if the desk is free, else at the back of
     its line."""
-    m = _desk_of(cfg, o, j, step)
+    m = _desk_of(o, j, step)
     if not o.busy[m]:
         o.busy[m] = True
         _begin(cfg, q, f, j, step, prng)
@@ -1490,7 +1490,7 @@ def _finish(cfg: Config, a, ch, b, q, c, f, o: Organisation, j: int, correct: bo
 def _desk_done(cfg: Config, a, ch, b, q, c, f, rc, o: Organisation, j, step, rng, prng, arng):
     """``_Organisation.done``: the desk passes to the next in line, then the step's
     outcome is drawn and passed on."""
-    m = _desk_of(cfg, o, j, step)
+    m = _desk_of(o, j, step)
     following = o.head[m]
     if following >= 0:
         o.head[m] = o.next_in_line[following]
