@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.fast.intrinsics import counted, lean
+from sim.fast.intrinsics import CACHE_LINE, counted, lean, prefetch_row
 
 EVENT = np.dtype(
     [
@@ -284,6 +284,21 @@ def _release(q: Calendar, block: int) -> int:
     return following
 
 
+_EVENTS_PER_LINE = max(CACHE_LINE // EVENT.itemsize, 1)
+
+
+@njit(cache=True, inline="always")
+def _prefetch_block(q: Calendar, block: int) -> None:
+    """Ask for every line of ``block`` (a chain's next block, read while the one before
+    it is processed: the blocks of a chain lie anywhere in memory) and for its link to
+    the block after it; nothing if ``block`` is -1 (no next block)."""
+    if block < 0:
+        return
+    prefetch_row(q.block_next, block)
+    for j in range(0, BLOCK, _EVENTS_PER_LINE):
+        prefetch_row(q.slots, block * BLOCK + j)
+
+
 @njit(cache=True, inline="always")
 def _sort_run(q: Calendar, lo: int, hi: int) -> None:
     """Stable sort of ``current[lo:hi]`` on time (by insertion when the run is short,
@@ -343,6 +358,7 @@ def _load(q: Calendar, index: int) -> None:
     while i < count:
         take = min(BLOCK, count - i)
         base = block * BLOCK
+        _prefetch_block(q, q.block_next[block])
         for j in range(take):
             s = int((slots[base + j].time - low) * scale)
             s = min(max(s, 0), count - 1)
@@ -356,6 +372,7 @@ def _load(q: Calendar, index: int) -> None:
     while i < count:
         take = min(BLOCK, count - i)
         base = block * BLOCK
+        _prefetch_block(q, q.block_next[block])
         for j in range(take):
             s = keys[i + j]
             current[starts[s]] = slots[base + j]
