@@ -11,7 +11,7 @@ import pytest
 from numba import njit
 
 from sim.fast import loop
-from sim.fast.intrinsics import CACHE_LINE, borrowed, prefetch_row
+from sim.fast.intrinsics import CACHE_LINE, borrowed, prefetch_row, prefetch_rows
 
 
 @njit(cache=False)
@@ -19,6 +19,21 @@ def _prefetch_every_row(array: np.ndarray) -> int:
     for row in range(array.shape[0]):
         prefetch_row(array, row)
     return array.shape[0]
+
+
+@njit(cache=False)
+def _prefetch_ranges(array: np.ndarray, step: int) -> int:
+    """Prefetch rows [lo, lo + step) for every lo, past both ends too, and empty and
+    reversed ranges; the number of calls."""
+    n = array.shape[0]
+    calls = 0
+    for lo in range(0, n, step):
+        prefetch_rows(array, lo, min(lo + step, n))
+        prefetch_rows(array, lo, lo)  # empty
+        prefetch_rows(array, lo + step, lo)  # reversed: nothing
+        calls += 3
+    prefetch_rows(array, 0, n)
+    return calls + 1
 
 
 @njit(cache=False)
@@ -45,6 +60,32 @@ def test_prefetching_every_row_changes_nothing(array: np.ndarray) -> None:
     assert array.tobytes() == before.tobytes()
 
 
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(1000, dtype=np.int32),
+        np.zeros(777, dtype=loop.AGENT),
+        np.zeros(301, dtype=loop.INARC),
+        np.arange(64.0)[::-1],
+        np.arange(64.0)[::5],
+    ],
+    ids=["int32", "agent-records", "inarc-records", "reversed", "strided"],
+)
+@pytest.mark.parametrize("step", [1, 7, 64])
+def test_prefetching_ranges_of_rows_changes_nothing(array: np.ndarray, step: int) -> None:
+    before = array.copy()
+    assert _prefetch_ranges(array, step) == 3 * len(range(0, len(array), step)) + 1
+    assert array.tobytes() == before.tobytes()
+
+
+@njit(cache=False)
+def _prefetch_tail(array: np.ndarray) -> int:
+    n = array.shape[0]
+    for lo in range(n):
+        prefetch_rows(array, lo, n)
+    return n
+
+
 def test_prefetching_the_last_rows_before_an_unmapped_page_does_not_fault() -> None:
     # An array ending exactly where readable memory ends: a load one byte past the last
     # row would crash the process; a prefetch of every line the rows span must not.
@@ -57,6 +98,10 @@ def test_prefetching_the_last_rows_before_an_unmapped_page_does_not_fault() -> N
     records = 3 * CACHE_LINE // loop.AGENT.itemsize
     tail = guarded[page - records * loop.AGENT.itemsize : page].view(loop.AGENT)
     assert _prefetch_every_row(tail) == records
+    # The same rows as ranges, each ending at the last row (a record not starting on a
+    # line, so the range's last line is one the rows only partly fill).
+    assert _prefetch_tail(tail) == records
+    assert _prefetch_tail(guarded[1:page].view(np.uint8)) == page - 1
     libc.mprotect(ctypes.c_void_p(address), ctypes.c_size_t(page), 3)
     del tail, guarded
     memory.close()

@@ -38,7 +38,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.fast.intrinsics import CACHE_LINE, counted, lean, prefetch_row
+from sim.fast.intrinsics import counted, lean, prefetch_row, prefetch_rows
 
 EVENT = np.dtype(
     [
@@ -284,9 +284,6 @@ def _release(q: Calendar, block: int) -> int:
     return following
 
 
-_EVENTS_PER_LINE = max(CACHE_LINE // EVENT.itemsize, 1)
-
-
 @njit(cache=True, inline="always")
 def _prefetch_block(q: Calendar, block: int) -> None:
     """Ask for every line of ``block`` (a chain's next block, read while the one before
@@ -295,8 +292,7 @@ def _prefetch_block(q: Calendar, block: int) -> None:
     if block < 0:
         return
     prefetch_row(q.block_next, block)
-    for j in range(0, BLOCK, _EVENTS_PER_LINE):
-        prefetch_row(q.slots, block * BLOCK + j)
+    prefetch_rows(q.slots, block * BLOCK, (block + 1) * BLOCK)
 
 
 @njit(cache=True, inline="always")

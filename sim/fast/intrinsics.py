@@ -30,7 +30,8 @@ allocate; numba compiles a function called from it the same way unless told othe
 so every other compiled helper of the loop is declared :data:`counted` (the runtime
 on, numba's default), and whatever allocates stays there.
 
-Main entry points: :func:`borrowed`, :func:`prefetch_row`, :data:`lean`, :data:`counted`.
+Main entry points: :func:`borrowed`, :func:`prefetch_row`, :func:`prefetch_rows`,
+:data:`lean`, :data:`counted`.
 """
 
 from __future__ import annotations
@@ -46,38 +47,53 @@ CACHE_LINE = 64
 """Bytes in a cache line (x86-64 and most ARM cores)."""
 
 
+def _prefetch_lines(
+    context: Any, builder: Any, arraytype: types.Array, array: Any, lo: Any, hi: Any
+) -> None:
+    """Emit a prefetch of every cache line that rows ``lo`` to ``hi - 1`` of ``array``
+    span (``lo`` and ``hi`` are ``intp`` values); nothing when ``hi <= lo``."""
+    data = context.make_array(arraytype)(context, builder, array)
+    stride = cgutils.unpack_tuple(builder, data.strides)[0]
+    base = builder.ptrtoint(data.data, stride.type)
+    # A row's bytes: its items, which need not fill the stride (a field of structured
+    # records, every other row).
+    size = context.get_constant(
+        types.intp, context.get_abi_sizeof(context.get_data_type(arraytype.dtype))
+    )
+    for extent in cgutils.unpack_tuple(builder, data.shape)[1:]:
+        size = builder.mul(size, extent)
+    byte_pointer = ir.IntType(8).as_pointer()
+    i32 = ir.IntType(32)
+    function = cgutils.get_or_insert_function(
+        builder.module,
+        ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+        "llvm.prefetch.p0",
+    )
+    with builder.if_then(builder.icmp_signed("<", lo, hi), likely=True):
+        first_row = builder.add(base, builder.mul(lo, stride))
+        last_row = builder.add(base, builder.mul(builder.sub(hi, lo.type(1)), stride))
+        # A negative stride puts the last row first in memory.
+        low = builder.select(builder.icmp_unsigned("<", first_row, last_row), first_row, last_row)
+        high = builder.select(builder.icmp_unsigned("<", first_row, last_row), last_row, first_row)
+        # Every line from the one holding the lowest row's first byte to the one
+        # holding the highest row's last.
+        start = builder.and_(low, low.type(-CACHE_LINE))
+        end = builder.add(high, size)
+        with cgutils.for_range_slice(builder, start, end, start.type(CACHE_LINE)) as (line, _):
+            # Read access, high temporal locality, data cache.
+            address = builder.inttoptr(line, byte_pointer)
+            builder.call(function, [address, i32(0), i32(3), i32(1)])
+
+
 def _prefetch_row(typingctx: Any, array: types.Type, row: types.Type) -> Any:
     if not isinstance(array, types.Array) or not isinstance(row, types.Integer):
         return None
     signature = types.void(array, row)
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        data = context.make_array(sig.args[0])(context, builder, args[0])
-        stride = cgutils.unpack_tuple(builder, data.strides)[0]
-        offset = builder.mul(context.cast(builder, args[1], sig.args[1], types.intp), stride)
-        start = builder.add(builder.ptrtoint(data.data, offset.type), offset)
-        # The row's bytes: its items, which need not fill the stride (a field of
-        # structured records, every other row).
-        size = context.get_constant(
-            types.intp, context.get_abi_sizeof(context.get_data_type(sig.args[0].dtype))
-        )
-        for extent in cgutils.unpack_tuple(builder, data.shape)[1:]:
-            size = builder.mul(size, extent)
-        byte_pointer = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
-            builder.module,
-            ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
-            "llvm.prefetch.p0",
-        )
-        # Every cache line the row spans: from the line of its first byte to the line
-        # of its last.
-        first = builder.and_(start, start.type(-CACHE_LINE))
-        end = builder.add(start, size)
-        with cgutils.for_range_slice(builder, first, end, start.type(CACHE_LINE)) as (line, _):
-            # Read access, high temporal locality, data cache.
-            address = builder.inttoptr(line, byte_pointer)
-            builder.call(function, [address, i32(0), i32(3), i32(1)])
+        lo = context.cast(builder, args[1], sig.args[1], types.intp)
+        hi = builder.add(lo, lo.type(1))
+        _prefetch_lines(context, builder, sig.args[0], args[0], lo, hi)
         return context.get_dummy_value()
 
     return signature, codegen
@@ -87,6 +103,28 @@ prefetch_row: Any = intrinsic(_prefetch_row)
 """``prefetch_row(array, row)`` in compiled code: hint that row ``row`` of ``array`` (any
 dimensionality), every cache line it spans, will be read soon. Only a hint: it never
 faults, whatever the row, and changes no value."""
+
+
+def _prefetch_rows(typingctx: Any, array: types.Type, lo: types.Type, hi: types.Type) -> Any:
+    if not isinstance(array, types.Array) or not all(
+        isinstance(bound, types.Integer) for bound in (lo, hi)
+    ):
+        return None
+    signature = types.void(array, lo, hi)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        lo = context.cast(builder, args[1], sig.args[1], types.intp)
+        hi = context.cast(builder, args[2], sig.args[2], types.intp)
+        _prefetch_lines(context, builder, sig.args[0], args[0], lo, hi)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
+prefetch_rows: Any = intrinsic(_prefetch_rows)
+"""``prefetch_rows(array, lo, hi)`` in compiled code: hint that rows ``lo`` to ``hi - 1``
+of ``array``, every cache line they span, will be read soon; nothing if ``hi <= lo``.
+Only a hint, like :func:`prefetch_row`."""
 
 
 def _borrowed(typingctx: Any, array: types.Type) -> Any:

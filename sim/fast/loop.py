@@ -53,7 +53,7 @@ from numba import njit
 from sim import rules
 from sim.fast import calendar
 from sim.fast.calendar import Calendar
-from sim.fast.intrinsics import CACHE_LINE, borrowed, counted, lean, prefetch_row
+from sim.fast.intrinsics import borrowed, counted, lean, prefetch_row, prefetch_rows
 from sim.protocols import planner
 
 # Agent kinds, in the order of sim.fast.engine.KIND_CODES.
@@ -231,7 +231,6 @@ INARC = np.dtype(
 )
 """What a receiver knows of one sender. All zeros is "nothing heard yet", so the records
 start as zeroed memory, which the system provides without a pass over it."""
-_INARCS_PER_LINE = max(CACHE_LINE // INARC.itemsize, 1)
 
 
 class Config(NamedTuple):
@@ -607,11 +606,7 @@ def _prefetch_history(net: Network, a: Agents, arcs: np.ndarray, v: int, sent: f
     group."""
     r = a.state[v]
     if r.kind == BAYESIAN and (r.dirty or sent < r.group_time):
-        lo, hi = net.in_ptr[v], net.in_ptr[v + 1]
-        for p in range(lo, hi, _INARCS_PER_LINE):
-            prefetch_row(arcs, p)
-        if hi > lo:
-            prefetch_row(arcs, hi - 1)
+        prefetch_rows(arcs, net.in_ptr[v], net.in_ptr[v + 1])
 
 
 @njit(cache=True, inline="always")
