@@ -680,18 +680,55 @@ def test_announcements_are_kept_only_for_the_agents_that_read_them() -> None:
     assert len(degroot._buffers.anns) >= made > 0
 
 
+@pytest.mark.parametrize("record", ["INARC", "FIRST"])
 @pytest.mark.parametrize("count", [1, 3, 1_000_003])
-def test_in_arc_records_start_on_a_cache_line(count: int) -> None:
-    """Each 32-byte in-arc record lies within one cache line: the array starts on a
-    line boundary (numpy alone starts large arrays 16 bytes past one), zeroed."""
-    records = fast_engine.zeros_on_cache_lines(count, fast_engine.loop.INARC)
+def test_in_arc_records_start_on_a_cache_line(count: int, record: str) -> None:
+    """Each 16-byte in-arc record (and a Bayesian's record of a sender's first
+    announcement) lies within one cache line: the array starts on a line boundary (numpy
+    alone starts large arrays 16 bytes past one), zeroed."""
+    dtype = getattr(fast_engine.loop, record)
+    records = fast_engine.zeros_on_cache_lines(count, dtype)
     assert records.shape == (count,)
-    assert records.dtype == fast_engine.loop.INARC
+    assert records.dtype == dtype
+    assert dtype.itemsize == 16
     assert records.ctypes.data % 64 == 0
-    assert 64 % records.dtype.itemsize == 0
     assert not records.view(np.uint8).any()
-    records["heard"] = 1  # writable, and its own memory
-    assert (records["heard"] == 1).all()
+    field = dtype.names[-1]
+    records[field] = 1  # writable, and its own memory
+    assert (records[field] == 1).all()
+
+
+def test_an_agent_record_fills_two_cache_lines_at_most() -> None:
+    """80 bytes: wherever a record starts (a multiple of 16 bytes), it spans two lines."""
+    assert fast_engine.loop.AGENT.itemsize == 80
+
+
+def test_each_bayesian_has_its_own_rows_of_first_announcements() -> None:
+    """Bayesian receivers, and only they, have a record of each sender's first
+    announcement: their in-arcs map one to one, in order, onto consecutive rows of
+    ``Agents.firsts``, which has no row to spare. A directed network, so that in-degrees
+    differ."""
+    scenario = _herding_on_the_fast_engine()
+    graph = nx.gnp_random_graph(300, 0.03, seed=5, directed=True)
+    run = FastRun(scenario.config, seed=3, adjacency=graph)
+    state, firsts = run._agents.state, run._agents.firsts
+    in_ptr = run._net.in_ptr
+    bayesian = state["kind"] == fast_engine.loop.BAYESIAN
+    assert 0 < bayesian.sum() < len(state)
+    rows = [
+        np.arange(in_ptr[v], in_ptr[v + 1]) + state["first_shift"][v]
+        for v in np.flatnonzero(bayesian)
+    ]
+    assert np.array_equal(np.concatenate(rows), np.arange(len(firsts)))
+    assert len(firsts) == sum(graph.in_degree(v) for v in np.flatnonzero(bayesian))
+    run.run()
+    # After the run, a sender was heard on an in-arc exactly when its first announcement
+    # was, and no later than the latest one heard.
+    arcs = np.concatenate([np.arange(in_ptr[v], in_ptr[v + 1]) for v in np.flatnonzero(bayesian)])
+    heard, first = run._arcs[arcs], firsts[np.concatenate(rows)]
+    assert (heard["heard"] > 0).sum() > len(arcs) // 2
+    assert np.array_equal(heard["heard"] > 0, first["option"] > 0)
+    assert (first["time"] <= heard["heard_time"]).all()
 
 
 def test_messages_waiting_for_a_busy_channel_reuse_their_records() -> None:

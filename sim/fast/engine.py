@@ -426,6 +426,7 @@ class FastRun:
                 transposing = pool.submit(self._network, *arguments)
                 self._agents = self._population(config, population, signals, accuracy_of)
                 self._net = transposing.result()
+        self._agents = self._with_firsts(self._agents, self._net.in_ptr)
         kinds: set[str] = {g.agent for g in groups}
         out_degree = np.diff(messaging.indptr)
         self._fan_total = int(messaging.n_arcs)
@@ -776,7 +777,20 @@ class FastRun:
             likelihood=np.zeros((options, options)),
             posterior=np.zeros(options),
             persuasion=persuasion,
+            firsts=np.zeros(0, dtype=loop.FIRST),  # (sized by _with_firsts)
         )
+
+    @staticmethod
+    def _with_firsts(agents: loop.Agents, in_ptr: np.ndarray) -> loop.Agents:
+        """``agents`` with room for what each Bayesian agent knows of its senders' first
+        announcements (:data:`loop.FIRST`), an agent's records together in the order
+        of its in-arcs, and each agent's ``first_shift`` to them."""
+        state = agents.state
+        in_degree = np.diff(in_ptr)
+        counts = np.where(state["kind"] == loop.BAYESIAN, in_degree, 0)
+        starts = np.cumsum(counts) - counts
+        state["first_shift"] = np.where(counts > 0, starts - in_ptr[:-1], 0)
+        return agents._replace(firsts=zeros_on_cache_lines(int(counts.sum()), loop.FIRST))
 
     @staticmethod
     def _channel_state(config: ScenarioConfig, adjacency: Adjacency) -> loop.Channels:

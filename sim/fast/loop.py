@@ -14,7 +14,8 @@ packed together:
   binary heap) carries its receiver, in-arc, sending time and a code holding its
   announcement, option and whether its channel is capacity-limited (:func:`message_code`),
   in 32 bytes;
-* each in-arc's record (:data:`INARC`) holds what the receiver last heard on it;
+* each in-arc's record (:data:`INARC`, 16 bytes) holds what the receiver last heard
+  on it, and a Bayesian receiver's :data:`FIRST` record the first announcement;
 * each agent's scalars are one record (:data:`AGENT`) and its per-option numbers one
   row of :attr:`Agents.opinion` (own evidence, neighbours announcing each option, belief);
 * the rules work on a scratch row, allocating nothing, and a decision leaves its
@@ -158,12 +159,14 @@ AGENT = np.dtype(
         ("has_announced", np.bool_),  # DeGroot: announced at least once
         ("learnt", np.bool_),  # informed: learnt an item since its last decision
         ("unsettled", np.bool_),  # its belief is a log posterior to normalise (_belief)
+        ("held", np.int16),  # stubborn: the option held
+        ("favourite", np.int16),  # informed: its prior's unique favourite (-1: none)
         ("group", np.int32),
         ("signal", np.int32),
         ("choice", np.int32),
-        ("held", np.int32),  # stubborn: the option held
         ("pending", np.int32),  # messages in transit to the agent (turn-taking protocols)
-        ("favourite", np.int32),  # informed: its prior's unique favourite (-1: none)
+        ("first_shift", np.int32),  # Bayesian: in-arc p's first announcement's row in
+        # Agents.firsts, less p
         ("weight", np.float64),
         ("threshold", np.float64),
         ("self_weight", np.float64),
@@ -173,7 +176,8 @@ AGENT = np.dtype(
     ],
     align=True,
 )
-"""An agent's parameters and scalar state."""
+"""An agent's parameters and scalar state: 80 bytes (options fit 16 bits, see
+:data:`MAX_OPTIONS`), which always span two cache lines; 88 would often span three."""
 
 PERSUASION = np.dtype(
     [
@@ -222,15 +226,26 @@ QUEUED = np.dtype([("in_transit", np.int64), ("head", np.int64), ("tail", np.int
 INARC = np.dtype(
     [
         ("heard_time", np.float64),  # sent time of the latest announcement heard
-        ("first_time", np.float64),  # Bayesian: sent time of the first announcement heard
-        ("heard_ann", np.int64),  # DeGroot: the latest announcement heard
+        ("heard_ann", np.int32),  # DeGroot, confidence: the latest announcement heard
         ("heard", np.int32),  # its option + 1 (0: nothing heard yet)
-        ("first", np.int32),  # Bayesian: the first announcement's option + 1 (0: none)
     ],
     align=True,
 )
-"""What a receiver knows of one sender. All zeros is "nothing heard yet", so the records
-start as zeroed memory, which the system provides without a pass over it."""
+"""What a receiver knows of one sender (16 bytes, four to a cache line). All zeros is
+"nothing heard yet", so the records start as zeroed memory, which the system provides
+without a pass over it. ``heard_ann`` is read only where announcements are kept
+(:func:`keeps_announcements`), whose array could never hold 2**31 of them."""
+
+FIRST = np.dtype(
+    [
+        ("time", np.float64),  # sent time of the first announcement heard
+        ("option", np.int32),  # its option + 1 (0: none yet)
+    ],
+    align=True,
+)
+"""What a Bayesian receiver knows of one sender's first announcement. Only Bayesian
+receivers' in-arcs have one (in :attr:`Agents.firsts`), so the in-arc records of
+everyone else stay 16 bytes; zeros are "none yet", as for :data:`INARC`."""
 
 
 class Config(NamedTuple):
@@ -311,6 +326,7 @@ class Agents(NamedTuple):
     likelihood: np.ndarray  # (K, K) scratch of the Bayesian update
     posterior: np.ndarray  # (K,) scratch of the Bayesian update
     persuasion: np.ndarray  # PERSUASION records (empty without confidence, Dirichlet agents)
+    firsts: np.ndarray  # FIRST records of Bayesian receivers' in-arcs (AGENT.first_shift)
 
 
 class Channels(NamedTuple):
@@ -558,16 +574,17 @@ def _merge_sort_heard(times: np.ndarray, options: np.ndarray, count: int) -> Non
 
 
 @lean
-def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int) -> None:
+def _recompute_public(net: Network, a: Agents, b: Buffers, v: int) -> None:
     """Bayesian public log belief from the first announcements ``v`` heard, grouped by
     sending time (``PublicBeliefs.node_after(announcement_groups(...))``), and the
     bookkeeping of its latest group."""
     times, options = b.heard[0], b.heard[1]
     count = 0
-    for p in range(net.in_ptr[v], net.in_ptr[v + 1]):
-        if arcs[p].first > 0:
-            times[count] = arcs[p].first_time
-            options[count] = arcs[p].first - 1
+    shift = a.state[v].first_shift
+    for p in range(net.in_ptr[v] + shift, net.in_ptr[v + 1] + shift):
+        if a.firsts[p].option > 0:
+            times[count] = a.firsts[p].time
+            options[count] = a.firsts[p].option - 1
             count += 1
     # A stable sort on time (ties keep the order of the in-arcs).
     if count <= 64:
@@ -599,14 +616,14 @@ def _recompute_public(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: 
 
 
 @njit(cache=True, inline="always")
-def _prefetch_history(net: Network, a: Agents, arcs: np.ndarray, v: int, sent: float) -> None:
-    """Prefetch ``v``'s in-arc records if it is a Bayesian agent that a message sent at
+def _prefetch_history(net: Network, a: Agents, v: int, sent: float) -> None:
+    """Prefetch ``v``'s first announcements if it is a Bayesian agent that a message sent at
     ``sent`` is likely to make recompute its public belief (:func:`_recompute_public`):
     one already due to, or one that hears of an announcement older than its latest
     group."""
     r = a.state[v]
     if r.kind == BAYESIAN and (r.dirty or sent < r.group_time):
-        prefetch_rows(arcs, net.in_ptr[v], net.in_ptr[v + 1])
+        prefetch_rows(a.firsts, net.in_ptr[v] + r.first_shift, net.in_ptr[v + 1] + r.first_shift)
 
 
 @njit(cache=True, inline="always")
@@ -636,7 +653,7 @@ def _bayesian(net: Network, a: Agents, arcs: np.ndarray, b: Buffers, v: int, rng
     """``BayesianAgent.decide``."""
     r = a.state[v]
     if r.dirty:
-        _recompute_public(net, a, arcs, b, v)
+        _recompute_public(net, a, b, v)
         r.dirty = False
     for k in range(len(a.scores)):
         a.scores[k] = a.opinion[v, PUBLIC, k] + a.opinion[v, OWN, k]
@@ -1041,10 +1058,11 @@ def _receive(cfg: Config, a: Agents, arcs: np.ndarray, b: Buffers, v, p, ann, op
             a.opinion[v, ALPHA, evidence] += weight
     arc = arcs[p]
     if cfg.bayesians and a.state[v].kind == BAYESIAN:
-        had_first = arc.first > 0
-        if not had_first or sent < arc.first_time:
-            arc.first_time = sent
-            arc.first = option + 1
+        first = a.firsts[p + a.state[v].first_shift]
+        had_first = first.option > 0
+        if not had_first or sent < first.time:
+            first.time = sent
+            first.option = option + 1
             _first_heard(a, v, sent, option, had_first)
     if arc.heard > 0:
         if sent < arc.heard_time:
@@ -1694,6 +1712,7 @@ def run_loop(
         borrowed(a.likelihood),
         borrowed(a.posterior),
         borrowed(a.persuasion),
+        borrowed(a.firsts),
     )
     arcs = borrowed(arcs)
     ch = Channels(borrowed(ch.settings), borrowed(ch.arcs))
@@ -1806,7 +1825,7 @@ def run_loop(
                 prefetch_row(net.indices, first)
                 prefetch_row(net.in_of_out, first)
                 if cfg.bayesians:
-                    _prefetch_history(net, a, arcs, nearer, nearer_sent)
+                    _prefetch_history(net, a, nearer, nearer_sent)
         f[F_NOW] = time
         c[C_EVENTS] += 1
         processed += 1
