@@ -13,7 +13,9 @@ The generators below build these arrays without a networkx graph, so a million-n
 network with mean degree 10 takes one or two seconds on a small machine (see
 ``benchmarks/graphs.py``). Random generators take a ``numpy.random.Generator`` and draw
 everything from it (the sequential ones in compiled numba kernels that receive the
-generator itself), so the same generator state always gives byte-identical arrays.
+generator itself), so the same generator state always gives byte-identical arrays. The
+kernels release the GIL: the fast engine makes a large run's network on a second core
+while its agents are made.
 Where a generator matches a networkx generator it samples the same distribution by the
 same process, but not the same graph for the same seed.
 
@@ -45,7 +47,7 @@ _MAX_DRAW = 2**31  # largest range the kernels draw uniform integers from (see _
 # --------------------------------------------------------------------------- kernels
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _below(rng: Any, bound: int) -> int:
     """A uniform integer in ``0..bound-1`` for ``1 <= bound <= 2**31``, exactly.
 
@@ -64,7 +66,7 @@ def _below(rng: Any, bound: int) -> int:
     return int(product >> 32)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _sift_down(a: np.ndarray, root: int, end: int) -> None:
     while 2 * root + 1 < end:
         child = 2 * root + 1
@@ -76,7 +78,7 @@ def _sift_down(a: np.ndarray, root: int, end: int) -> None:
         root = child
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _heapsort(a: np.ndarray) -> None:
     """Sort ``a`` in place in O(len log len)."""
     for root in range(a.shape[0] // 2 - 1, -1, -1):
@@ -86,7 +88,7 @@ def _heapsort(a: np.ndarray) -> None:
         _sift_down(a, 0, end)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rows_from_arcs(
     n: int, sources: np.ndarray, targets: np.ndarray, simplify: bool, with_order: bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -158,7 +160,7 @@ def _rows_from_arcs(
     return indptr, indices[:kept].copy(), order[:kept].copy() if with_order else order
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _triangle_pairs(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Invert ``t = v * (v - 1) / 2 + u`` for ``0 <= u < v``: the ``t``-th unordered pair,
     as ``int32`` arrays ``(u, v)``."""
@@ -212,7 +214,7 @@ def _transpose_into(
                 position[p] = q
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _adjacent(nbr: np.ndarray, count: np.ndarray, a: int, b: int) -> bool:
     for i in range(count[a]):  # noqa: SIM110 - numba compiles loops, not any(generator)
         if nbr[a, i] == b:
@@ -220,7 +222,7 @@ def _adjacent(nbr: np.ndarray, count: np.ndarray, a: int, b: int) -> bool:
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _has_free_pair(stubs: np.ndarray, nbr: np.ndarray, count: np.ndarray) -> bool:
     """Whether two distinct nodes among ``stubs`` are not yet joined (networkx's
     ``_suitable``); returns at the first such pair, so is quick unless stuck."""
@@ -231,7 +233,7 @@ def _has_free_pair(stubs: np.ndarray, nbr: np.ndarray, count: np.ndarray) -> boo
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _regular_attempt(n: int, degree: int, rng: Any) -> tuple[bool, np.ndarray]:
     """One attempt of networkx's ``random_regular_graph``: shuffle the unmatched stubs,
     pair them off two by two, keep every pair that is neither a loop nor a repeat, and
@@ -268,7 +270,7 @@ def _regular_attempt(n: int, degree: int, rng: Any) -> tuple[bool, np.ndarray]:
     return True, nbr
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _regular_kernel(n: int, degree: int, rng: Any) -> np.ndarray:
     while True:
         done, nbr = _regular_attempt(n, degree, rng)
@@ -281,7 +283,7 @@ _WS_DRAWN = 1  # lattice edge drawn for rewiring but still present (not visited 
 _WS_REMOVED = 2  # lattice edge rewired away
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ws_has_edge(
     u: int,
     w: int,
@@ -306,7 +308,7 @@ def _ws_has_edge(
     return False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ws_rewire(
     n: int, half: int, p: float, rng: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -363,7 +365,7 @@ def _ws_rewire(
     return lattice, degree, head, link, other
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ws_rows(
     n: int,
     half: int,
@@ -443,7 +445,7 @@ def _ws_rows(
     return indptr, indices
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ba_kernel(n: int, m: int, rng: Any) -> tuple[np.ndarray, np.ndarray]:
     """networkx's ``barabasi_albert_graph``: start from the star on ``m + 1`` nodes (hub
     0); each new node picks ``m`` distinct targets, drawing uniformly from the list in

@@ -16,6 +16,7 @@ seeds by both engines, and checked two ways:
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -493,11 +494,16 @@ def test_a_queue_reserved_smaller_grows_and_gives_the_same_run(
     _assert_same_run(got, expected)
 
 
-def test_a_network_transposed_in_a_second_thread_gives_the_same_run(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize("network", ["made by the run", "given"])
+def test_a_network_made_in_a_second_thread_gives_the_same_run(
+    monkeypatch: pytest.MonkeyPatch, network: str
 ) -> None:
+    """The network made (if the run makes it) and transposed in a second thread while
+    the agents are made: the same run as made in turn."""
     scenario = _herding_on_the_fast_engine()
-    expected = scenario.run(seed=5)
+    given = scenario.adjacency(5) if network == "given" else None
+    expected = FastRun(scenario.config, 5, adjacency=given)
+    assert (expected.graph_seconds > 0) == (given is None)
     pools = []
 
     def counted(max_workers: int) -> ThreadPoolExecutor:
@@ -505,10 +511,46 @@ def test_a_network_transposed_in_a_second_thread_gives_the_same_run(
         return ThreadPoolExecutor(max_workers)
 
     monkeypatch.setattr(fast_engine, "_PARALLEL_ARCS", 0)  # every network, threaded
+    monkeypatch.setattr(fast_engine, "_PARALLEL_AGENTS", 0)
     monkeypatch.setattr(fast_engine, "ThreadPoolExecutor", counted)
-    got = scenario.run(seed=5)
+    got = FastRun(scenario.config, 5, adjacency=given)
     assert pools == [1]
-    _assert_same_run(got, expected)
+    assert np.array_equal(got.adjacency.indices, expected.adjacency.indices)
+    _assert_same_run(got.run(), expected.run())
+
+
+def test_a_network_file_sets_the_population_on_the_fast_engine(tmp_path: Path) -> None:
+    """Without ``population.size`` the network's file says how many agents there are:
+    the fast engine reads it before making them, and runs what SimPy runs."""
+    (tmp_path / "ring.edgelist").write_text("".join(f"{i} {(i + 1) % 9}\n" for i in range(9)))
+    scenario = sim.Scenario.from_dict(
+        {"network": {"topology": "file", "path": "ring.edgelist"}}, base_dir=tmp_path
+    )
+    assert scenario.config.population.size is None
+    fast, simpy = (scenario.run(seed=2, engine=engine) for engine in ("fast", "simpy"))
+    assert fast.summary["engine"] == "fast" and fast.summary["n_agents"] == 9
+    assert fast.summary | {"wall_seconds": 0, "engine": ""} == simpy.summary | {
+        "wall_seconds": 0,
+        "engine": "",
+    }
+
+
+def test_a_bad_network_made_in_a_second_thread_is_reported_as_such(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An error making the network in the second thread reaches the caller as it would
+    from the run's own thread."""
+    made_in: list[str] = []
+
+    def unreadable(*args: Any) -> None:
+        made_in.append(threading.current_thread().name)
+        raise ScenarioError("network.path: cannot read the file")
+
+    monkeypatch.setattr(fast_engine, "_PARALLEL_AGENTS", 0)
+    monkeypatch.setattr(fast_engine, "run_network", unreadable)
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        FastRun(_herding_on_the_fast_engine().config, 5)
+    assert len(made_in) == 1 and made_in[0] != threading.current_thread().name
 
 
 def test_every_stylized_kind_and_protocol_is_covered() -> None:

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -45,7 +45,7 @@ from sim.institutions import InstitutionConfig
 from sim.memory import Episode
 from sim.metrics import summary_row
 from sim.network import run_network
-from sim.population import draw_members
+from sim.population import Population, draw_members
 from sim.protocols import (
     AsynchronousProtocol,
     BanditProtocol,
@@ -315,6 +315,43 @@ _PARALLEL_ARCS = 1 << 20
 """Networks with at least this many arcs are transposed in a second thread (compiled
 code that releases the GIL) while the agents' arrays are filled."""
 
+_PARALLEL_AGENTS = 1 << 17
+"""Runs of at least this many agents that make their own network make it (and
+transpose it) in a second thread while the agents' arrays are filled."""
+
+
+def _in_parallel(n: int, adjacency: Adjacency | None) -> bool:
+    """Whether a run of ``n`` agents makes its network's arrays in a second thread."""
+    if adjacency is None:
+        return n >= _PARALLEL_AGENTS
+    return adjacency.n_arcs >= _PARALLEL_ARCS
+
+
+def _degroots(config: ScenarioConfig) -> bool:
+    """Whether any agent is a DeGroot agent (they read trust weights)."""
+    return any(g.agent == "degroot" for g in config.population.groups)
+
+
+def _anonymity(config: ScenarioConfig) -> bool:
+    """Whether identities are hidden (no weight given by reputation or trust)."""
+    return config.institution is not None and config.institution.anonymity
+
+
+def _delphi(config: ScenarioConfig) -> bool:
+    """Whether a debate ends its rounds with Delphi feedback."""
+    institution = config.institution or InstitutionConfig()
+    return isinstance(config.protocol, DebateProtocol) and institution.delphi
+
+
+class _Wiring(NamedTuple):
+    """What :meth:`FastRun._wired` makes."""
+
+    adjacency: Adjacency  # the network
+    messaging: Adjacency  # the arcs messages travel on (everyone's, in a debate all hear)
+    channels: loop.Channels
+    net: loop.Network
+    graph_seconds: float  # making the network (0: given)
+
 
 def zeros_on_cache_lines(count: int, dtype: np.dtype) -> np.ndarray:
     """``np.zeros(count, dtype)`` starting on a cache-line boundary.
@@ -373,38 +410,30 @@ class FastRun:
         streams = Streams(self.seed)
         if isinstance(adjacency, nx.Graph):
             adjacency = Adjacency.from_networkx(adjacency)
-        if adjacency is None:
-            adjacency = run_network(config, streams, base_dir)
+        size = config.population.size if adjacency is None else adjacency.n
+        self._cfg: loop.Config
+        self._agents: loop.Agents  # (both made by _make_agents)
+        wiring = (config, adjacency, streams, base_dir)
+        if size is not None and _in_parallel(size, adjacency):
+            # The network (made, transposed) on a second core while the agents are made.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                wiring_up = pool.submit(self._wired, *wiring)
+                population = self._make_agents(config, size, streams)
+                wired = wiring_up.result()
+        else:  # (without population.size, the network's file says how many agents)
+            wired = self._wired(*wiring)
+            population = self._make_agents(config, wired.adjacency.n, streams)
+        adjacency, messaging = wired.adjacency, wired.messaging
+        self._channels, self._net = wired.channels, wired.net
         self.adjacency = adjacency
-        n = adjacency.n
-        groups = config.population.groups
-        population, world = draw_members(config, n, streams)
-        accuracy_of, signals = population.accuracy, world.signals
-        truth, options = world.truth, world.options
-        self.truth, self.options, self.n = truth, options, n
-
-        self._cfg = self._config(config, n, truth, accuracy_of)
+        # Seconds spent making the network (0 if it was given; in a second thread for
+        # large runs, alongside the agents).
+        self.graph_seconds = wired.graph_seconds
+        n, groups, protocol = self.n, config.population.groups, config.protocol
+        accuracy_of, options = population.accuracy, self.options
         institution = config.institution
-        anonymity = institution is not None and institution.anonymity
-        self._episode = Episode(institution.memory if institution else None, anonymity, n)
-        # Who hears whom: the network, or everyone in a debate everyone hears (Delphi
-        # feedback reaches everyone too).
-        protocol = config.protocol
-        heard_by_all = isinstance(protocol, DebateProtocol) and (
-            protocol.visibility == "all" or self._cfg.delphi
-        )
-        messaging = graphs.complete(n) if heard_by_all else adjacency
-        weighted = self._cfg.degroots and adjacency.weights is not None and not anonymity
-        if heard_by_all and weighted:
-            raise ValueError(
-                "the fast engine cannot run DeGroot agents on a weighted network in a debate "
-                "everyone hears (use engine = 'simpy')"
-            )
-        if messaging.n_arcs > np.iinfo(np.int32).max:
-            raise ValueError(
-                f"the fast engine handles at most {np.iinfo(np.int32).max:,} arcs; "
-                f"this network has {messaging.n_arcs:,} (use engine = 'simpy')"
-            )
+        self._episode = Episode(institution.memory if institution else None, _anonymity(config), n)
+        self._agents = self._with_firsts(self._agents, self._net.in_ptr)
         # Room in the queue for twice a broadcast by everyone: storage never written to
         # is address space only, and growing the queue later would copy it. Where the
         # system will not reserve that much, start at one broadcast and grow when needed.
@@ -415,18 +444,6 @@ class FastRun:
         except MemoryError:
             self._queue = calendar.new(broadcast, width)
         self._arcs = zeros_on_cache_lines(messaging.n_arcs, loop.INARC)  # nothing heard yet
-        self._channels = self._channel_state(config, messaging)
-        capacities = len(self._channels.arcs) > 0
-        arguments = (messaging, self._cfg.degroots, weighted, capacities, self._cfg.delphi)
-        if messaging.n_arcs < _PARALLEL_ARCS:
-            self._net = self._network(*arguments)
-            self._agents = self._population(config, population, signals, accuracy_of)
-        else:  # the network's transpose on a second core while the agents are made
-            with ThreadPoolExecutor(max_workers=1) as pool:
-                transposing = pool.submit(self._network, *arguments)
-                self._agents = self._population(config, population, signals, accuracy_of)
-                self._net = transposing.result()
-        self._agents = self._with_firsts(self._agents, self._net.in_ptr)
         kinds: set[str] = {g.agent for g in groups}
         out_degree = np.diff(messaging.indptr)
         self._fan_total = int(messaging.n_arcs)
@@ -461,6 +478,55 @@ class FastRun:
         self._wall = 0.0  # like the SimPy engine's, the time spent running events
 
     # -- building -----------------------------------------------------------------------
+
+    def _make_agents(self, config: ScenarioConfig, n: int, streams: Streams) -> Population:
+        """Draw the run's members and world, and make the run's settings and the agents'
+        arrays (``truth``, ``options``, ``n``, ``_cfg``, ``_agents``); the members."""
+        population, world = draw_members(config, n, streams)
+        self.truth, self.options, self.n = world.truth, world.options, n
+        self._cfg = self._config(config, n, world.truth, population.accuracy)
+        self._agents = self._population(config, population, world.signals, population.accuracy)
+        return population
+
+    @classmethod
+    def _wired(
+        cls,
+        config: ScenarioConfig,
+        adjacency: Adjacency | None,
+        streams: Streams,
+        base_dir: Path | None,
+    ) -> _Wiring:
+        """The run's network (built here if not given), the arcs messages travel on,
+        their channels, and both made into the loop's arrays. Reads nothing the agents'
+        arrays are made from, so that it can run while they are."""
+        graph_seconds = 0.0
+        if adjacency is None:
+            started = time.perf_counter()
+            adjacency = run_network(config, streams, base_dir)
+            graph_seconds = time.perf_counter() - started
+        n = adjacency.n
+        # Who hears whom: the network, or everyone in a debate everyone hears (Delphi
+        # feedback reaches everyone too).
+        protocol, delphi, degroots = config.protocol, _delphi(config), _degroots(config)
+        heard_by_all = isinstance(protocol, DebateProtocol) and (
+            protocol.visibility == "all" or delphi
+        )
+        messaging = graphs.complete(n) if heard_by_all else adjacency
+        weighted = degroots and adjacency.weights is not None and not _anonymity(config)
+        if heard_by_all and weighted:
+            raise ValueError(
+                "the fast engine cannot run DeGroot agents on a weighted network in a debate "
+                "everyone hears (use engine = 'simpy')"
+            )
+        if messaging.n_arcs > np.iinfo(np.int32).max:
+            raise ValueError(
+                f"the fast engine handles at most {np.iinfo(np.int32).max:,} arcs; "
+                f"this network has {messaging.n_arcs:,} (use engine = 'simpy')"
+            )
+        channels = cls._channel_state(config, messaging)
+        capacities = len(channels.arcs) > 0
+        net = cls._network(messaging, degroots, weighted, capacities, delphi)
+        return _Wiring(adjacency, messaging, channels, net, graph_seconds)
 
     @staticmethod
     def _config(config: ScenarioConfig, n: int, truth: int, accuracy_of: np.ndarray) -> loop.Config:
@@ -522,12 +588,12 @@ class FastRun:
             observer_accuracy=observer_accuracy,
             observer_tie=rules.TIE_RULES[observer_tie],
             bayesians=any(g.agent == "bayesian" for g in config.population.groups),
-            degroots=any(g.agent == "degroot" for g in config.population.groups),
+            degroots=_degroots(config),
             simultaneous=simultaneous,
             independence_first=institution.independence_first,
             speaking_order=speaking_order,
             advocate=kind == loop.DEBATE and institution.devils_advocate,
-            delphi=kind == loop.DEBATE and institution.delphi,
+            delphi=_delphi(config),
             confidences=any(g.agent == "confidence" for g in config.population.groups),
             dirichlets=any(g.agent == "dirichlet" for g in config.population.groups),
             cite_evidence=isinstance(protocol, DebateProtocol) and protocol.cite_evidence,
