@@ -327,9 +327,9 @@ def _in_parallel(n: int, adjacency: Adjacency | None) -> bool:
     return adjacency.n_arcs >= _PARALLEL_ARCS
 
 
-def _degroots(config: ScenarioConfig) -> bool:
-    """Whether any agent is a DeGroot agent (they read trust weights)."""
-    return any(g.agent == "degroot" for g in config.population.groups)
+def _kinds(config: ScenarioConfig) -> frozenset[str]:
+    """The agent kinds the population's groups have."""
+    return frozenset(g.agent for g in config.population.groups)
 
 
 def _anonymity(config: ScenarioConfig) -> bool:
@@ -429,7 +429,7 @@ class FastRun:
         # Seconds spent making the network (0 if it was given; in a second thread for
         # large runs, alongside the agents).
         self.graph_seconds = wired.graph_seconds
-        n, groups, protocol = self.n, config.population.groups, config.protocol
+        n, protocol = self.n, config.protocol
         accuracy_of, options = population.accuracy, self.options
         institution = config.institution
         self._episode = Episode(institution.memory if institution else None, _anonymity(config), n)
@@ -444,7 +444,6 @@ class FastRun:
         except MemoryError:
             self._queue = calendar.new(broadcast, width)
         self._arcs = zeros_on_cache_lines(messaging.n_arcs, loop.INARC)  # nothing heard yet
-        kinds: set[str] = {g.agent for g in groups}
         out_degree = np.diff(messaging.indptr)
         self._fan_total = int(messaging.n_arcs)
         self._fan_max = int(out_degree.max()) if n else 0
@@ -455,7 +454,7 @@ class FastRun:
             self._fan_total, self._fan_max = max(self._fan_total, fan), max(self._fan_max, fan)
         self._in_max = int(np.diff(self._net.in_ptr).max()) if n else 0
         queues = bool(np.any(self._channels.settings["queue"]))
-        self._buffers = self._initial_buffers(n, kinds, queues)
+        self._buffers = self._initial_buffers(n, queues)
         self._counters = np.zeros(loop.N_COUNTERS, dtype=np.int64)
         self._counters[loop.C_FIRST_OPTION] = -1
         self._counters[loop.C_WAIT_AGENT] = -1
@@ -507,7 +506,8 @@ class FastRun:
         n = adjacency.n
         # Who hears whom: the network, or everyone in a debate everyone hears (Delphi
         # feedback reaches everyone too).
-        protocol, delphi, degroots = config.protocol, _delphi(config), _degroots(config)
+        protocol, delphi = config.protocol, _delphi(config)
+        degroots = "degroot" in _kinds(config)  # they read trust weights
         heard_by_all = isinstance(protocol, DebateProtocol) and (
             protocol.visibility == "all" or delphi
         )
@@ -530,7 +530,7 @@ class FastRun:
 
     @staticmethod
     def _config(config: ScenarioConfig, n: int, truth: int, accuracy_of: np.ndarray) -> loop.Config:
-        protocol, stop = config.protocol, config.stop
+        protocol, stop, kinds = config.protocol, config.stop, _kinds(config)
         interval, gap, wake_on_message, rounds, duration = 0.0, 0.0, False, 0, 0.0
         institution = config.institution or InstitutionConfig()
         simultaneous, speaking_order = False, loop.FIXED
@@ -587,15 +587,15 @@ class FastRun:
             observer=kind == loop.SEQUENTIAL,
             observer_accuracy=observer_accuracy,
             observer_tie=rules.TIE_RULES[observer_tie],
-            bayesians=any(g.agent == "bayesian" for g in config.population.groups),
-            degroots=_degroots(config),
+            bayesians="bayesian" in kinds,
+            degroots="degroot" in kinds,
             simultaneous=simultaneous,
             independence_first=institution.independence_first,
             speaking_order=speaking_order,
             advocate=kind == loop.DEBATE and institution.devils_advocate,
             delphi=_delphi(config),
-            confidences=any(g.agent == "confidence" for g in config.population.groups),
-            dirichlets=any(g.agent == "dirichlet" for g in config.population.groups),
+            confidences="confidence" in kinds,
+            dirichlets="dirichlet" in kinds,
             cite_evidence=isinstance(protocol, DebateProtocol) and protocol.cite_evidence,
             pulls=pulls,
             p_worse=float(p_worse),
@@ -806,7 +806,8 @@ class FastRun:
             column("threshold", 0.5),
             column("self_weight", 0.5),
         )
-        persuaded = {"confidence", "dirichlet"} & {g.agent for g in groups}
+        kinds = _kinds(config)
+        persuaded = bool({"confidence", "dirichlet"} & kinds)
         persuasion = np.zeros(n if persuaded else 0, dtype=loop.PERSUASION)
         if persuaded:
             persuasion["stated"] = accuracy_of
@@ -818,7 +819,7 @@ class FastRun:
         opinion = np.zeros((n + 1, loop.PLANES, options))
         _initial_opinion(opinion, signals, accuracy_of, log_prior, group_of)
         opinion[n, loop.PUBLIC] = rules.log_normalize(log_prior[group_of[0]])
-        if any(group.agent == "beta" for group in groups):
+        if "beta" in kinds:
             # Beta credences about each arm (every agent plays the bandit).
             bandit_agents.check_arms(options)
             for k in range(bandit_agents.ARMS):
@@ -875,15 +876,15 @@ class FastRun:
         queued["head"] = queued["tail"] = -1
         return loop.Channels(settings=settings, arcs=queued)
 
-    def _initial_buffers(self, n: int, kinds: set[str], queues: bool) -> loop.Buffers:
+    def _initial_buffers(self, n: int, queues: bool) -> loop.Buffers:
         messages = self._fan_total + self._fan_max + 16
         return loop.Buffers(
             anns=np.empty(n + 16 if loop.keeps_announcements(self._cfg) else 0, loop.ANNOUNCEMENT),
-            pool=np.empty((n + 16 if "degroot" in kinds else 0, self.options)),
+            pool=np.empty((n + 16 if self._cfg.degroots else 0, self.options)),
             waiting=np.empty(messages if queues else 0, dtype=loop.WAITING),
             rows=np.empty((64, self.options + 4)),
             scratch=np.empty((2, max(self._fan_max, 1))),
-            heard=np.empty((2, max(self._in_max, 1) if "bayesian" in kinds else 0)),
+            heard=np.empty((2, max(self._in_max, 1) if self._cfg.bayesians else 0)),
         )
 
     # -- running ------------------------------------------------------------------------
