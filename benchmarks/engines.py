@@ -17,11 +17,20 @@ child process, and prints:
   time 0 and each delivery makes its receiver broadcast again with the probability that
   reproduces the real run's number of broadcasts. Like the fast engine, it never queues
   a message due after the run's ``max_time``. It applies no rule, records nothing and
-  checks no stopping rule: a ceiling for an event loop, not a simulator.
+  checks no stopping rule: a baseline for an event loop, not a simulator.
 
 Usage::
 
     .venv/bin/python benchmarks/engines.py [--sizes 1000,10000,20000,100000,1000000]
+
+One measurement alone, in this process (what each child process runs)::
+
+    .venv/bin/python benchmarks/engines.py --one fast 1000000
+
+prints one JSON line: ``wall_s`` (as in the table), of it ``build_s`` (the network and
+the agents' arrays; the network's own share is ``graph_s``, made alongside the agents on
+the fast engine) and ``run_s`` (the event loop), ``delivered``, ``sent``, ``peak_mib``
+and, on the fast engine, ``baseline_per_s`` (the minimal loop's deliveries per second).
 """
 
 from __future__ import annotations
@@ -127,11 +136,14 @@ def one(engine: str, size: int) -> dict[str, Any]:
         # The run makes its network itself, as `sim run` does (a large run on a second
         # core while its agents are made).
         run = FastRun(scenario.config, SEED)
+        build_s = run.build_seconds
         summary = run.run().summary
         wall = time.perf_counter() - started
         graph_s, adjacency = run.graph_seconds, run.adjacency
     else:
+        building = time.perf_counter()
         society = scenario.build(SEED)  # its network included
+        build_s = time.perf_counter() - building
         summary = society.run().summary
         wall = time.perf_counter() - started
         again = time.perf_counter()
@@ -141,6 +153,7 @@ def one(engine: str, size: int) -> dict[str, Any]:
         "engine": engine,
         "agents": size,
         "wall_s": wall,
+        "build_s": build_s,
         "graph_s": graph_s,
         "delivered": summary["messages_delivered"],
         "sent": summary["messages_sent"],
@@ -194,7 +207,12 @@ def main() -> None:
     """Measure every size on both engines and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,20000,100000,1000000")
-    parser.add_argument("--one", nargs=2, metavar=("ENGINE", "SIZE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--one",
+        nargs=2,
+        metavar=("ENGINE", "SIZE"),
+        help="measure one run here and print it as JSON (fast or simpy, agents)",
+    )
     args = parser.parse_args()
     if args.one:
         print(json.dumps(one(args.one[0], int(args.one[1]))))
