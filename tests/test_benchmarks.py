@@ -11,13 +11,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "engines.py"
 
 
-def _one(engine: str, size: int) -> dict[str, float]:
+def _one(engine: str, size: int) -> dict[str, Any]:
     done = subprocess.run(
         [sys.executable, str(BENCHMARK), "--one", engine, str(size)],
         capture_output=True,
@@ -25,17 +26,17 @@ def _one(engine: str, size: int) -> dict[str, float]:
         check=True,
         timeout=300,
     )
-    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
 
 
 @pytest.fixture(scope="module")
-def measured() -> dict[str, dict[str, float]]:
+def measured() -> dict[str, dict[str, Any]]:
     return {engine: _one(engine, 400) for engine in ("fast", "simpy")}
 
 
 @pytest.mark.parametrize("engine", ["fast", "simpy"])
-def test_one_measurement_adds_up(measured: dict[str, dict[str, float]], engine: str) -> None:
+def test_one_measurement_adds_up(measured: dict[str, dict[str, Any]], engine: str) -> None:
     row = measured[engine]
     assert row["engine"] == engine
     assert row["agents"] == 400
@@ -46,7 +47,7 @@ def test_one_measurement_adds_up(measured: dict[str, dict[str, float]], engine: 
     assert row["peak_mib"] > 0.0
 
 
-def test_engines_deliver_the_same_messages(measured: dict[str, dict[str, float]]) -> None:
+def test_engines_deliver_the_same_messages(measured: dict[str, dict[str, Any]]) -> None:
     fast, simpy = measured["fast"], measured["simpy"]
     assert (fast["delivered"], fast["sent"]) == (simpy["delivered"], simpy["sent"])
     assert fast["baseline_per_s"] > 0.0
