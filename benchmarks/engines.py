@@ -28,9 +28,10 @@ One measurement alone, in this process (what each child process runs)::
     .venv/bin/python benchmarks/engines.py --one fast 1000000
 
 prints one JSON line: ``wall_s`` (as in the table), of it ``build_s`` (the network and
-the agents' arrays; the network's own share is ``graph_s``, made alongside the agents on
-the fast engine) and ``run_s`` (the event loop), ``delivered``, ``sent``, ``peak_mib``
-and, on the fast engine, ``baseline_per_s`` (the minimal loop's deliveries per second).
+the agents' arrays) and ``run_s`` (the event loop); ``graph_s`` (the network alone: on
+the fast engine its share of the build, made alongside the agents; on SimPy the same
+network made again apart); ``delivered``, ``sent``, ``peak_mib`` and, on the fast
+engine, ``baseline_per_s`` (the minimal loop's deliveries per second).
 """
 
 from __future__ import annotations
